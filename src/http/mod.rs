@@ -1,0 +1,87 @@
+//! The HTTP door: SFTPGo's external auth hook (`POST /ftp/auth`), the HTTPFs backend
+//! (`/ftp/v1/…`, CONTRACT §1) and health endpoints. Handlers translate and dispatch; the rules
+//! live in the core. Core errors map to HTTP status codes here, once.
+
+mod auth_hook;
+mod health;
+mod httpfs;
+
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::error::CoreError;
+use crate::gateway::Gateway;
+
+pub fn router(gw: Gateway) -> Router {
+    Router::new()
+        .merge(auth_hook::routes())
+        .merge(httpfs::routes())
+        .merge(health::routes())
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(gw)
+}
+
+/// SFTPGo reads only the status (CONTRACT §1.4): 401/403 → permission denied, 404 → not found,
+/// 501 → unsupported, anything else but 200/201 → a generic failure. The JSON body is for people
+/// reading logs.
+pub fn status_of(e: &CoreError) -> StatusCode {
+    match e {
+        CoreError::NotFound => StatusCode::NOT_FOUND,
+        CoreError::Denied(_) => StatusCode::FORBIDDEN,
+        CoreError::Unauthorized | CoreError::LockedOut => StatusCode::UNAUTHORIZED,
+        CoreError::BadName(_) | CoreError::BadRequest(_) | CoreError::Aborted => {
+            StatusCode::BAD_REQUEST
+        }
+        CoreError::NotAllowedType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        CoreError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+        CoreError::QuotaExceeded(_) => StatusCode::INSUFFICIENT_STORAGE,
+        CoreError::AlreadyExists
+        | CoreError::NotEmpty
+        | CoreError::NotADirectory
+        | CoreError::IsADirectory => StatusCode::CONFLICT,
+        CoreError::Unsupported(_) => StatusCode::NOT_IMPLEMENTED,
+        CoreError::Storage(_) => StatusCode::SERVICE_UNAVAILABLE,
+        CoreError::Catalog(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+pub struct ApiError(pub CoreError);
+
+impl From<CoreError> for ApiError {
+    fn from(e: CoreError) -> Self {
+        ApiError(e)
+    }
+}
+
+impl From<crate::vpath::PathError> for ApiError {
+    fn from(e: crate::vpath::PathError) -> Self {
+        ApiError(CoreError::BadName(e))
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = status_of(&self.0);
+        if status.is_server_error() && status != StatusCode::NOT_IMPLEMENTED {
+            tracing::error!(error = %self.0, "request failed");
+        }
+        (status, axum::Json(json!({ "message": status.canonical_reason().unwrap_or(""), "error": self.0.to_string() })))
+            .into_response()
+    }
+}
+
+/// Serves until `shutdown` resolves, then lets in-flight requests (uploads) finish.
+pub async fn serve(
+    gw: Gateway,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = router(gw).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,314 @@
+//! The `ftpgate` command line: `serve`, operator commands, `sftpgo-config`.
+//! Errors are one sentence on stderr and a non-zero exit, never a panic or a backtrace.
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use ftpgate::admin;
+use ftpgate::catalog::Catalog;
+use ftpgate::config::Config;
+use ftpgate::domain::{EventStatus, Role, rfc3339};
+
+#[derive(Parser)]
+#[command(
+    name = "ftpgate",
+    version,
+    about = "FTP/FTPS ingest gateway for event photos"
+)]
+struct Cli {
+    /// TOML configuration file (every key can also be set as FTPGATE_… environment variable).
+    #[arg(long, global = true, env = "FTPGATE_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the gateway (auth hook, HTTPFs, embedded FTP) until SIGINT/SIGTERM.
+    Serve,
+    /// Manage photographers.
+    #[command(subcommand)]
+    Photographer(PhotographerCmd),
+    /// Manage events.
+    #[command(subcommand)]
+    Event(EventCmd),
+    /// Manage which photographer may use which event.
+    #[command(subcommand)]
+    Grant(GrantCmd),
+    /// Print the SFTPGo configuration that puts SFTPGo in front of this gateway.
+    SftpgoConfig,
+}
+
+#[derive(Subcommand)]
+enum PhotographerCmd {
+    /// Add a photographer; without --password-stdin a strong password is generated and printed once.
+    Add {
+        username: String,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    List,
+    /// Disable a photographer (logins refused, HTTPFs keys revoked).
+    Disable {
+        username: String,
+    },
+    /// Enable a disabled photographer again.
+    Enable {
+        username: String,
+    },
+    /// Set a new password; without --password-stdin one is generated and printed once.
+    Passwd {
+        username: String,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Revoke the photographer's HTTPFs keys (refused within seconds; the next login gets a new one).
+    RevokeKeys {
+        username: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum EventCmd {
+    Add {
+        event_id: String,
+        #[arg(long)]
+        name: Option<String>,
+    },
+    List,
+    /// Close an event: listing and download only.
+    Close {
+        event_id: String,
+    },
+    /// Re-open a closed event.
+    Open {
+        event_id: String,
+    },
+    /// Archive an event: it disappears from photographers' trees.
+    Archive {
+        event_id: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum GrantCmd {
+    Add {
+        username: String,
+        event_id: String,
+        #[arg(long, default_value = "uploader", value_parser = ["uploader", "viewer"])]
+        role: String,
+    },
+    List,
+    Revoke {
+        username: String,
+        event_id: String,
+    },
+}
+
+fn read_password_stdin() -> anyhow::Result<String> {
+    let mut s = String::new();
+    std::io::stdin().take(4096).read_to_string(&mut s)?;
+    let p = s.lines().next().unwrap_or("").to_string();
+    if p.is_empty() {
+        anyhow::bail!("no password on standard input");
+    }
+    Ok(p)
+}
+
+fn init_logging(cfg: &Config, quiet: bool) {
+    use tracing_subscriber::EnvFilter;
+    let default = if quiet {
+        "warn"
+    } else {
+        cfg.log.level.as_str()
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if cfg.log.format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+fn fmt_time(ms: Option<i64>) -> String {
+    ms.map(rfc3339).unwrap_or_else(|| "-".into())
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let cfg = Arc::new(Config::load(cli.config.as_deref())?);
+    let is_serve = matches!(cli.command, Command::Serve);
+    init_logging(&cfg, !is_serve);
+    if let Command::SftpgoConfig = cli.command {
+        print!("{}", ftpgate::sftpgo_config::render(&cfg)?);
+        return Ok(());
+    }
+    if is_serve {
+        return ftpgate::server::serve(cfg).await;
+    }
+    std::fs::create_dir_all(&cfg.data_dir)
+        .map_err(|e| anyhow::anyhow!("cannot create data_dir {}: {e}", cfg.data_dir.display()))?;
+    let catalog = Catalog::connect(&cfg.catalog_url(), Some(2)).await?;
+    let res = operator(&catalog, cli.command).await;
+    catalog.close().await;
+    res
+}
+
+async fn operator(catalog: &Catalog, cmd: Command) -> anyhow::Result<()> {
+    match cmd {
+        Command::Photographer(p) => match p {
+            PhotographerCmd::Add {
+                username,
+                password_stdin,
+            } => {
+                let pw = if password_stdin {
+                    Some(read_password_stdin()?)
+                } else {
+                    None
+                };
+                let (user, generated) = admin::add_photographer(catalog, &username, pw).await?;
+                println!("added photographer {user}");
+                if let Some(g) = generated {
+                    println!("password (shown once):");
+                    println!("{g}");
+                }
+            }
+            PhotographerCmd::List => {
+                println!("{:<32} {:<9} {:>4} created", "username", "status", "keys");
+                for p in admin::list_photographers(catalog).await? {
+                    println!(
+                        "{:<32} {:<9} {:>4} {}",
+                        p.username,
+                        p.status,
+                        p.key_generation,
+                        rfc3339(p.created_at)
+                    );
+                }
+            }
+            PhotographerCmd::Disable { username } => {
+                admin::set_photographer_active(catalog, &username, false).await?;
+                println!("disabled {username}");
+            }
+            PhotographerCmd::Enable { username } => {
+                admin::set_photographer_active(catalog, &username, true).await?;
+                println!("enabled {username}");
+            }
+            PhotographerCmd::Passwd {
+                username,
+                password_stdin,
+            } => {
+                let pw = if password_stdin {
+                    Some(read_password_stdin()?)
+                } else {
+                    None
+                };
+                let generated = admin::set_password(catalog, &username, pw).await?;
+                println!("password changed for {username}");
+                if let Some(g) = generated {
+                    println!("password (shown once):");
+                    println!("{g}");
+                }
+            }
+            PhotographerCmd::RevokeKeys { username } => {
+                admin::revoke_keys(catalog, &username).await?;
+                println!("revoked the HTTPFs keys of {username}");
+            }
+        },
+        Command::Event(e) => match e {
+            EventCmd::Add { event_id, name } => {
+                let ev = admin::add_event(catalog, &event_id, name.as_deref()).await?;
+                println!("added event {} ({})", ev.id, ev.name);
+            }
+            EventCmd::List => {
+                println!(
+                    "{:<32} {:<8} {:>8} {:>14} name",
+                    "id", "status", "files", "bytes"
+                );
+                for e in admin::list_events(catalog).await? {
+                    println!(
+                        "{:<32} {:<8} {:>8} {:>14} {} (window {} .. {})",
+                        e.id,
+                        e.status,
+                        e.used_files,
+                        e.used_bytes,
+                        e.name,
+                        fmt_time(e.starts_at),
+                        fmt_time(e.ends_at)
+                    );
+                }
+            }
+            EventCmd::Close { event_id } => {
+                admin::set_event_status(catalog, &event_id, EventStatus::Closed).await?;
+                println!("closed {event_id}");
+            }
+            EventCmd::Open { event_id } => {
+                admin::set_event_status(catalog, &event_id, EventStatus::Open).await?;
+                println!("opened {event_id}");
+            }
+            EventCmd::Archive { event_id } => {
+                admin::set_event_status(catalog, &event_id, EventStatus::Archived).await?;
+                println!("archived {event_id}");
+            }
+        },
+        Command::Grant(g) => match g {
+            GrantCmd::Add {
+                username,
+                event_id,
+                role,
+            } => {
+                let role = Role::parse(&role).map_err(|e| anyhow::anyhow!(e))?;
+                admin::add_grant(catalog, &username, &event_id, role).await?;
+                println!(
+                    "granted {} on {event_id} to {}",
+                    role.as_str(),
+                    username.to_lowercase()
+                );
+            }
+            GrantCmd::List => {
+                println!(
+                    "{:<32} {:<32} {:<9} {:>8} {:>14}",
+                    "username", "event", "role", "files", "bytes"
+                );
+                for g in admin::list_grants(catalog).await? {
+                    println!(
+                        "{:<32} {:<32} {:<9} {:>8} {:>14}",
+                        g.photographer, g.event, g.role, g.used_files, g.used_bytes
+                    );
+                }
+            }
+            GrantCmd::Revoke { username, event_id } => {
+                admin::revoke_grant(catalog, &username, &event_id).await?;
+                println!("revoked {} on {event_id}", username.to_lowercase());
+            }
+        },
+        Command::Serve | Command::SftpgoConfig => {}
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,74 @@
+//! `ftpgate serve`: builds the core from the configuration, starts the doors, and shuts down
+//! gracefully on SIGINT/SIGTERM (stop accepting, let in-flight uploads finish for a grace
+//! period, then abort the rest cleanly).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+
+use crate::blobs::BlobStore;
+use crate::catalog::{Catalog, redact_url};
+use crate::config::Config;
+use crate::gateway::Gateway;
+
+pub async fn build_gateway(cfg: Arc<Config>) -> anyhow::Result<Gateway> {
+    std::fs::create_dir_all(&cfg.data_dir)
+        .with_context(|| format!("cannot create data_dir {}", cfg.data_dir.display()))?;
+    let catalog = Catalog::connect(&cfg.catalog_url(), cfg.catalog.max_connections).await?;
+    let blobs = BlobStore::open(&cfg).await?;
+    Ok(Gateway::new(cfg, catalog, blobs).await?)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
+
+pub async fn serve(cfg: Arc<Config>) -> anyhow::Result<()> {
+    let gw = build_gateway(cfg.clone()).await?;
+    let listener = tokio::net::TcpListener::bind(cfg.http.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", cfg.http.listen))?;
+    tracing::info!(
+        listen = %cfg.http.listen,
+        httpfs_endpoint = %cfg.httpfs_endpoint(),
+        catalog = %redact_url(&cfg.catalog_url()),
+        "ftpgate HTTP door ready (auth hook POST /ftp/auth, HTTPFs /ftp/v1)"
+    );
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut http_stop = stop_rx.clone();
+    let http = tokio::spawn(crate::http::serve(gw.clone(), listener, async move {
+        let _ = http_stop.changed().await;
+    }));
+
+    shutdown_signal().await;
+    tracing::info!(
+        grace_secs = cfg.ftp.shutdown_grace_secs,
+        "shutting down: finishing in-flight transfers"
+    );
+    let _ = stop_tx.send(true);
+    let grace = Duration::from_secs(cfg.ftp.shutdown_grace_secs);
+    match tokio::time::timeout(grace, http).await {
+        Ok(Ok(Ok(()))) => {}
+        Ok(Ok(Err(e))) => tracing::error!(error = %e, "HTTP door stopped with an error"),
+        Ok(Err(e)) => tracing::error!(error = %e, "HTTP door task failed"),
+        Err(_) => tracing::warn!("grace period over: aborting the remaining transfers"),
+    }
+    gw.catalog().close().await;
+    tracing::info!("stopped");
+    Ok(())
+}

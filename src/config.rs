@@ -52,8 +52,18 @@ pub struct BlobsConfig {
     pub region: Option<String>,
     pub access_key_id: Option<String>,
     pub secret_access_key: Option<String>,
+    /// Path-style requests (`endpoint/bucket/key`); needed by most self-hosted S3 servers.
     pub path_style: Option<bool>,
+    /// Allow `http://` endpoints (local test servers); implied by an http:// endpoint.
     pub allow_http: Option<bool>,
+    /// Total memory for S3 upload buffers, in MiB; when spent, new uploads wait.
+    pub upload_budget_mib: Option<u64>,
+    /// Files up to this many MiB go as one PUT; larger ones as multipart.
+    pub multipart_threshold_mib: Option<u64>,
+    /// Size of every non-final multipart part, in MiB (R2 requires equal parts, S3 at least 5).
+    pub part_size_mib: Option<u64>,
+    /// Seconds a failing request is retried (with backoff) before the client gets an error.
+    pub retry_timeout_secs: Option<u64>,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]

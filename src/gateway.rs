@@ -232,6 +232,11 @@ impl Gateway {
             .object_key
             .as_deref()
             .ok_or_else(|| CoreError::Storage("entry has no blob".into()))?;
+        if e.blob_missing != 0 {
+            return Err(CoreError::Storage(
+                "the stored copy of this file is missing; see ftpgate reconcile".into(),
+            ));
+        }
         let stream = self.blobs().read(key, offset).await?;
         Ok(Download {
             size,
@@ -531,6 +536,7 @@ fn dir_row(a: &Access, path: &str, now: Millis) -> EntryRow {
         uploader_ip: None,
         created_at: now,
         updated_at: now,
+        blob_missing: 0,
     }
 }
 

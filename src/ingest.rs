@@ -283,7 +283,16 @@ impl Upload {
             ulid::Ulid::new().to_string().to_lowercase(),
             kind.ext()
         );
-        self.writer = Some(self.gw.blobs().writer(&key).await?);
+        let meta = BlobMeta {
+            event: self.access.ns.event.clone(),
+            photographer: self.access.ns.photographer.clone(),
+            path: self.rel.path.clone(),
+            sha256: String::new(),
+            content_type: kind.mime().to_string(),
+            size: 0,
+            mtime: self.started_at,
+        };
+        self.writer = Some(self.gw.blobs().writer(&key, &meta).await?);
         self.kind = Some(kind);
         self.key = Some(key);
         let head = std::mem::take(&mut self.head).freeze();
@@ -323,7 +332,7 @@ impl Upload {
             size: self.size,
             mtime: now,
         };
-        writer.finish(Some(&meta)).await?;
+        writer.finish(&meta).await?;
 
         let gw = self.gw.clone();
         let ns = self.access.ns.clone();
@@ -387,6 +396,7 @@ impl Upload {
             uploader_ip: self.session.ip.map(|i| i.to_string()),
             created_at: existing.as_ref().map_or(now, |e| e.created_at),
             updated_at: now,
+            blob_missing: 0,
         };
         catalog::entries::put_entry(&mut tx, &row).await?;
         audit.result = if existing.is_some() {

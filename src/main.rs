@@ -41,6 +41,20 @@ enum Command {
     Grant(GrantCmd),
     /// Print the SFTPGo configuration that puts SFTPGo in front of this gateway.
     SftpgoConfig,
+    /// Check that the catalog and the blob store answer (writes, reads, deletes a probe object).
+    Check,
+    /// Compare catalog and blob store: orphan blobs and entries whose blob is missing.
+    Reconcile {
+        /// Delete orphan blobs older than the grace period and mark entries whose blob is missing.
+        #[arg(long)]
+        fix: bool,
+        /// Recreate catalog entries for orphan blobs from the metadata stored with them.
+        #[arg(long)]
+        rebuild: bool,
+        /// Orphans younger than this many seconds may belong to uploads committing now.
+        #[arg(long, default_value_t = 3600)]
+        grace_secs: u64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -151,6 +165,30 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
     if is_serve {
         return ftpgate::server::serve(cfg).await;
+    }
+    if let Command::Check = cli.command {
+        let mut failed = false;
+        for (what, res) in ftpgate::reconcile::check(&cfg).await {
+            match res {
+                Ok(m) => println!("{what}: ok, {m}"),
+                Err(m) => {
+                    failed = true;
+                    println!("{what}: FAILED: {m}");
+                }
+            }
+        }
+        if failed {
+            anyhow::bail!("check failed");
+        }
+        return Ok(());
+    }
+    if let Command::Reconcile {
+        fix,
+        rebuild,
+        grace_secs,
+    } = cli.command
+    {
+        return reconcile(&cfg, fix, rebuild, grace_secs).await;
     }
     std::fs::create_dir_all(&cfg.data_dir)
         .map_err(|e| anyhow::anyhow!("cannot create data_dir {}: {e}", cfg.data_dir.display()))?;
@@ -287,8 +325,46 @@ async fn operator(catalog: &Catalog, cmd: Command) -> anyhow::Result<()> {
                 println!("revoked {} on {event_id}", username.to_lowercase());
             }
         },
-        Command::Serve | Command::SftpgoConfig => {}
+        Command::Serve | Command::SftpgoConfig | Command::Check | Command::Reconcile { .. } => {}
     }
+    Ok(())
+}
+
+async fn reconcile(cfg: &Config, fix: bool, rebuild: bool, grace_secs: u64) -> anyhow::Result<()> {
+    use std::io::IsTerminal;
+    let catalog = Catalog::connect(&cfg.catalog_url(), Some(2)).await?;
+    let blobs = ftpgate::blobs::BlobStore::open(cfg).await?;
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let b = indicatif::ProgressBar::new(0);
+        b.set_style(
+            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} blobs {elapsed}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        b
+    });
+    let progress = |done: u64, total: u64| {
+        if let Some(b) = &bar {
+            b.set_length(total);
+            b.set_position(done);
+        }
+    };
+    let opts = ftpgate::reconcile::Options {
+        fix,
+        rebuild,
+        grace_ms: grace_secs as i64 * 1000,
+    };
+    let report = ftpgate::reconcile::reconcile(&catalog, &blobs, &opts, &progress).await?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    for k in &report.orphans {
+        println!("orphan blob: {k}");
+    }
+    for (e, p, path) in &report.missing {
+        println!("missing blob: event {e}, photographer {p}, path {path}");
+    }
+    println!("{}", report.summary());
+    catalog.close().await;
     Ok(())
 }
 

@@ -125,12 +125,51 @@ impl LocalStore {
         Ok(())
     }
 
+    pub async fn list(&self) -> CoreResult<Vec<(String, i64)>> {
+        let root = self.root.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut out = Vec::new();
+            let mut stack = vec![root.join("events")];
+            while let Some(dir) = stack.pop() {
+                let Ok(rd) = std::fs::read_dir(&dir) else {
+                    continue;
+                };
+                for ent in rd.flatten() {
+                    let path = ent.path();
+                    let Ok(md) = ent.metadata() else { continue };
+                    if md.is_dir() {
+                        stack.push(path);
+                    } else if let Ok(rel) = path.strip_prefix(&root) {
+                        let modified = md
+                            .modified()
+                            .ok()
+                            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                            .map_or(0, |d| d.as_millis() as i64);
+                        out.push((rel.to_string_lossy().into_owned(), modified));
+                    }
+                }
+            }
+            out
+        })
+        .await
+        .map_err(|e| CoreError::Storage(e.to_string()))
+    }
+
+    pub async fn meta(&self, key: &str) -> CoreResult<Option<BlobMeta>> {
+        let p = key_path(&self.root.join(META), &format!("{key}.json"))?;
+        match fs::read(&p).await {
+            Ok(b) => Ok(serde_json::from_slice(&b).ok()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     pub async fn free_space(&self) -> Option<u64> {
         let root = self.root.clone();
         tokio::task::spawn_blocking(move || {
             nix::sys::statvfs::statvfs(&root)
                 .ok()
-                .map(|s| s.blocks_available() as u64 * s.fragment_size() as u64)
+                .map(|s| s.blocks_available() * s.fragment_size())
         })
         .await
         .ok()

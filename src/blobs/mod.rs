@@ -6,8 +6,10 @@
 //! Writers stream: memory per upload is bounded and nothing is visible until `finish`.
 
 mod local;
+pub mod object;
 
 pub use local::LocalStore;
+pub use object::ObjectBlobs;
 
 use bytes::Bytes;
 use futures_util::stream::BoxStream;
@@ -30,10 +32,12 @@ pub struct BlobMeta {
 #[derive(Clone)]
 pub enum BlobStore {
     Local(LocalStore),
+    Object(ObjectBlobs),
 }
 
 pub enum BlobWriter {
     Local(local::LocalWriter),
+    Object(object::ObjectWriter),
 }
 
 /// A byte stream of a blob from some offset.
@@ -53,21 +57,34 @@ impl BlobStore {
             Some(u) if !u.contains("://") => {
                 Ok(BlobStore::Local(LocalStore::open(u.into()).await?))
             }
+            Some(u) if u.starts_with("s3://") => {
+                Ok(BlobStore::Object(ObjectBlobs::s3(&cfg.blobs, u)?))
+            }
             Some(u) => Err(crate::error::CoreError::Storage(format!(
-                "unsupported blobs.url {u:?}: use a directory path or file:///dir"
+                "unsupported blobs.url {u:?}: use a directory path, file:///dir or s3://bucket/prefix"
             ))),
         }
     }
 
-    pub async fn writer(&self, key: &str) -> CoreResult<BlobWriter> {
+    /// `meta` is what is known when the upload starts (its checksum and size come at finish).
+    pub async fn writer(&self, key: &str, meta: &BlobMeta) -> CoreResult<BlobWriter> {
         match self {
             BlobStore::Local(s) => Ok(BlobWriter::Local(s.writer(key).await?)),
+            BlobStore::Object(s) => Ok(BlobWriter::Object(s.writer(key, meta).await?)),
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            BlobStore::Local(s) => format!("local directory {}", s.root().display()),
+            BlobStore::Object(s) => s.describe.clone(),
         }
     }
 
     pub async fn read(&self, key: &str, offset: u64) -> CoreResult<BlobStream> {
         match self {
             BlobStore::Local(s) => s.read(key, offset).await,
+            BlobStore::Object(s) => s.read(key, offset).await,
         }
     }
 
@@ -75,6 +92,23 @@ impl BlobStore {
     pub async fn delete(&self, key: &str) -> CoreResult<()> {
         match self {
             BlobStore::Local(s) => s.delete(key).await,
+            BlobStore::Object(s) => s.delete(key).await,
+        }
+    }
+
+    /// Every photo blob (under `events/`) with its last-modified time, for `reconcile`.
+    pub async fn list(&self) -> CoreResult<Vec<(String, i64)>> {
+        match self {
+            BlobStore::Local(s) => s.list().await,
+            BlobStore::Object(s) => s.list().await,
+        }
+    }
+
+    /// The metadata stored with a blob (to rebuild the catalog from the store).
+    pub async fn meta(&self, key: &str) -> CoreResult<Option<BlobMeta>> {
+        match self {
+            BlobStore::Local(s) => s.meta(key).await,
+            BlobStore::Object(s) => s.meta(key).await,
         }
     }
 
@@ -82,15 +116,32 @@ impl BlobStore {
     pub async fn free_space(&self) -> Option<u64> {
         match self {
             BlobStore::Local(s) => s.free_space().await,
+            BlobStore::Object(_) => None,
         }
     }
 
     /// Writes, reads back and deletes a probe object (for `/readyz` and `ftpgate check`).
     pub async fn probe(&self) -> CoreResult<()> {
-        let key = format!("probes/{}.probe", ulid::Ulid::new());
-        let mut w = self.writer(&key).await?;
+        if let BlobStore::Object(o) = self {
+            // A LIST first: some S3 servers create a missing bucket on PUT, hiding the mistake.
+            o.check_bucket().await?;
+        }
+        let key = format!(
+            "probes/{}.probe",
+            ulid::Ulid::new().to_string().to_lowercase()
+        );
+        let meta = BlobMeta {
+            event: "-".into(),
+            photographer: "-".into(),
+            path: "probe".into(),
+            sha256: String::new(),
+            content_type: "application/octet-stream".into(),
+            size: 13,
+            mtime: crate::domain::now_millis(),
+        };
+        let mut w = self.writer(&key, &meta).await?;
         w.write(Bytes::from_static(b"ftpgate probe")).await?;
-        w.finish(None).await?;
+        w.finish(&meta).await?;
         let mut s = self.read(&key, 0).await?;
         let mut got = Vec::new();
         use futures_util::StreamExt;
@@ -111,14 +162,16 @@ impl BlobWriter {
     pub async fn write(&mut self, data: Bytes) -> CoreResult<()> {
         match self {
             BlobWriter::Local(w) => w.write(data).await,
+            BlobWriter::Object(w) => w.write(data).await,
         }
     }
 
     /// Makes the blob durable and visible under its key. Only after this returns may the
     /// catalog point at it.
-    pub async fn finish(self, meta: Option<&BlobMeta>) -> CoreResult<()> {
+    pub async fn finish(self, meta: &BlobMeta) -> CoreResult<()> {
         match self {
-            BlobWriter::Local(w) => w.finish(meta).await,
+            BlobWriter::Local(w) => w.finish(Some(meta)).await,
+            BlobWriter::Object(w) => w.finish(meta).await,
         }
     }
 
@@ -126,6 +179,7 @@ impl BlobWriter {
     pub async fn abort(self) {
         match self {
             BlobWriter::Local(w) => w.abort().await,
+            BlobWriter::Object(w) => w.abort().await,
         }
     }
 }

@@ -47,6 +47,9 @@ pub struct EntryRow {
     pub uploader_ip: Option<String>,
     pub created_at: Millis,
     pub updated_at: Millis,
+    /// 1 when `reconcile --fix` found the blob gone.
+    #[sqlx(default)]
+    pub blob_missing: i64,
 }
 
 impl EntryRow {
@@ -112,13 +115,23 @@ impl Catalog {
         Ok(r.rows_affected() > 0)
     }
 
-    /// Every object key the catalog references (for `reconcile`).
-    pub async fn object_keys(&self) -> CoreResult<Vec<String>> {
-        let rows: Vec<(String,)> =
-            sqlx::query_as("SELECT object_key FROM entries WHERE object_key IS NOT NULL")
+    /// Every object key the catalog references, with its entry (for `reconcile`).
+    pub async fn file_entries(&self) -> CoreResult<Vec<EntryRow>> {
+        Ok(
+            sqlx::query_as("SELECT * FROM entries WHERE object_key IS NOT NULL")
                 .fetch_all(self.pool())
-                .await?;
-        Ok(rows.into_iter().map(|r| r.0).collect())
+                .await?,
+        )
+    }
+
+    pub async fn mark_blob_missing(&self, ns: &Ns, path: &str) -> CoreResult<()> {
+        sqlx::query("UPDATE entries SET blob_missing = 1 WHERE event = $1 AND photographer = $2 AND path = $3")
+            .bind(&ns.event)
+            .bind(&ns.photographer)
+            .bind(path)
+            .execute(self.pool())
+            .await?;
+        Ok(())
     }
 }
 
@@ -155,7 +168,8 @@ pub async fn put_entry(conn: &mut AnyConnection, e: &EntryRow) -> CoreResult<()>
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
          ON CONFLICT (event, photographer, path) DO UPDATE SET kind = excluded.kind, size = excluded.size, \
          mtime = excluded.mtime, sha256 = excluded.sha256, content_type = excluded.content_type, \
-         object_key = excluded.object_key, uploader_ip = excluded.uploader_ip, updated_at = excluded.updated_at",
+         object_key = excluded.object_key, uploader_ip = excluded.uploader_ip, updated_at = excluded.updated_at, \
+         blob_missing = 0",
     )
     .bind(&e.event)
     .bind(&e.photographer)

@@ -24,7 +24,27 @@ pub struct Config {
     pub upload: UploadConfig,
     pub lockout: LockoutConfig,
     pub ftp: FtpConfig,
+    pub webhook: WebhookConfig,
     pub log: LogConfig,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebhookConfig {
+    /// Where upload notifications go (an event may set its own); none: no notifications.
+    pub url: Option<String>,
+    /// HMAC-SHA256 key for the `X-Ftpgate-Signature` header.
+    pub secret: Option<String>,
+    /// A notification still undelivered after this many seconds becomes dead (visible in the
+    /// API and metrics) instead of being retried forever.
+    pub max_age_secs: u64,
+    pub timeout_secs: u64,
+}
+
+impl Default for WebhookConfig {
+    fn default() -> Self {
+        WebhookConfig { url: None, secret: None, max_age_secs: 86_400, timeout_secs: 10 }
+    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -152,6 +172,7 @@ impl Default for Config {
             upload: UploadConfig::default(),
             lockout: LockoutConfig::default(),
             ftp: FtpConfig::default(),
+            webhook: WebhookConfig::default(),
             log: LogConfig::default(),
         }
     }

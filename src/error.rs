@@ -69,4 +69,29 @@ impl From<std::io::Error> for CoreError {
     }
 }
 
+impl CoreError {
+    /// A short stable label, for metrics and audit records.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            CoreError::NotFound => "not_found",
+            CoreError::Denied(_) => "denied",
+            CoreError::Unauthorized => "unauthorized",
+            CoreError::LockedOut => "locked_out",
+            CoreError::BadName(_) => "bad_name",
+            CoreError::BadRequest(_) => "bad_request",
+            CoreError::NotAllowedType(_) => "type_refused",
+            CoreError::TooLarge { .. } => "too_large",
+            CoreError::QuotaExceeded(_) => "quota",
+            CoreError::AlreadyExists => "exists",
+            CoreError::NotEmpty => "not_empty",
+            CoreError::NotADirectory => "not_a_directory",
+            CoreError::IsADirectory => "is_a_directory",
+            CoreError::Unsupported(_) => "unsupported",
+            CoreError::Aborted => "aborted",
+            CoreError::Storage(_) => "storage",
+            CoreError::Catalog(_) => "catalog",
+        }
+    }
+}
+
 pub type CoreResult<T> = Result<T, CoreError>;

@@ -77,6 +77,8 @@ pub(crate) struct Inner {
     pub catalog: Catalog,
     pub blobs: BlobStore,
     pub identity: Arc<Identity>,
+    /// Wakes the webhook worker after a commit that queued a notification.
+    pub outbox_wake: Arc<tokio::sync::Notify>,
 }
 
 /// When a replaced or deleted blob is no longer referenced, remove it; a failure leaves an
@@ -94,14 +96,7 @@ impl Gateway {
         blobs: BlobStore,
     ) -> CoreResult<Gateway> {
         let identity = Identity::new(catalog.clone(), config.lockout.clone()).await?;
-        Ok(Gateway {
-            inner: Arc::new(Inner {
-                config,
-                catalog,
-                blobs,
-                identity,
-            }),
-        })
+        Ok(Gateway { inner: Arc::new(Inner { config, catalog, blobs, identity, outbox_wake: Arc::new(tokio::sync::Notify::new()) }) })
     }
 
     pub fn config(&self) -> &Config {
@@ -382,12 +377,34 @@ impl Gateway {
             &dst.name,
         )
         .await?;
+        let suffixes = &self.config().upload.temp_suffixes;
+        let became_final = !e.is_dir()
+            && crate::outbox::is_temp_name(&src.name, suffixes)
+            && !crate::outbox::is_temp_name(&dst.name, suffixes);
+        if became_final {
+            let n = crate::outbox::Notification {
+                id: crate::outbox::new_id(),
+                event: a.ns.event.clone(),
+                photographer: a.ns.photographer.clone(),
+                path: dst.path.clone(),
+                object_key: e.object_key.clone().unwrap_or_default(),
+                size: e.size,
+                sha256: e.sha256.clone().unwrap_or_default(),
+                content_type: e.content_type.clone().unwrap_or_default(),
+                uploaded_at: crate::outbox::uploaded_at(e.updated_at),
+                client_ip: e.uploader_ip.clone(),
+            };
+            crate::outbox::enqueue(&mut tx, self.config(), &n).await?;
+        }
         let mut r = self.audit_base(s, "rename", Some(&a));
         r.path = Some(from.to_string());
         r.target = Some(to.to_string());
         r.result = "ok".into();
         catalog::audit::insert(&mut tx, &r).await?;
         tx.commit().await?;
+        if became_final {
+            self.inner.outbox_wake.notify_one();
+        }
         if let Some(key) = replaced_key {
             delete_blob_quietly(self.blobs(), &key).await;
         }

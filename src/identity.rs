@@ -136,13 +136,16 @@ impl Identity {
         door: Door,
     ) -> CoreResult<PhotographerRow> {
         let folded = raw_username.trim().to_lowercase();
-        let audit = |result: &str| AuditRecord {
+        let audit = |result: &'static str| {
+            metrics::counter!("ftpgate_auth_total", "door" => door.as_str(), "result" => result).increment(1);
+            AuditRecord {
             door: door.as_str(),
             action: "login",
             result: result.to_string(),
             photographer: Some(folded.chars().take(64).collect()),
             ip: ip.map(|i| i.to_string()),
             ..Default::default()
+            }
         };
         let (user_scope, ip_scope) = self.scopes(&folded, ip);
         let now = now_millis();

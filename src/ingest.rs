@@ -101,6 +101,13 @@ pub(crate) async fn apply_usage(
     Ok(())
 }
 
+fn count_failure(door: &'static str, e: &CoreError) {
+    metrics::counter!("ftpgate_uploads_total", "door" => door, "result" => e.kind()).increment(1);
+    if matches!(e, CoreError::Storage(_)) {
+        metrics::counter!("ftpgate_blob_errors_total").increment(1);
+    }
+}
+
 fn parse_groups(list: &str) -> Vec<TypeGroup> {
     list.split(',')
         .filter_map(|s| {
@@ -308,6 +315,7 @@ impl Upload {
             self.gw
                 .audit_refusal(&self.session, "upload", &self.vpath, e)
                 .await;
+            count_failure(self.session.door.as_str(), e);
         }
         res
     }
@@ -360,6 +368,7 @@ impl Upload {
         {
             // The camera re-sent the same photo after a Wi-Fi drop: keep the copy we have.
             audit.result = "unchanged".into();
+            metrics::counter!("ftpgate_uploads_total", "door" => self.session.door.as_str(), "result" => "unchanged").increment(1);
             catalog::audit::insert(&mut tx, &audit).await?;
             tx.commit().await?;
             delete_blob_quietly(gw.blobs(), &key).await;
@@ -399,6 +408,22 @@ impl Upload {
             blob_missing: 0,
         };
         catalog::entries::put_entry(&mut tx, &row).await?;
+        let notify = !crate::outbox::is_temp_name(&self.rel.name, &gw.config().upload.temp_suffixes);
+        if notify {
+            let n = crate::outbox::Notification {
+                id: crate::outbox::new_id(),
+                event: ns.event.clone(),
+                photographer: ns.photographer.clone(),
+                path: self.rel.path.clone(),
+                object_key: key.clone(),
+                size,
+                sha256: sha256.clone(),
+                content_type: kind.mime().to_string(),
+                uploaded_at: crate::outbox::uploaded_at(now),
+                client_ip: self.session.ip.map(|i| i.to_string()),
+            };
+            crate::outbox::enqueue(&mut tx, gw.config(), &n).await?;
+        }
         audit.result = if existing.is_some() {
             "replaced".into()
         } else {
@@ -408,6 +433,15 @@ impl Upload {
         catalog::audit::insert(&mut tx, &audit).await?;
         tx.commit().await?;
         self.key = None; // committed: the blob now belongs to the catalog
+        if notify {
+            gw.inner.outbox_wake.notify_one();
+        }
+        let door = self.session.door.as_str();
+        let result = if existing.is_some() { "replaced" } else { "ok" };
+        metrics::counter!("ftpgate_uploads_total", "door" => door, "result" => result).increment(1);
+        metrics::counter!("ftpgate_upload_bytes_total", "door" => door).increment(self.size);
+        metrics::histogram!("ftpgate_upload_duration_seconds", "door" => door)
+            .record((now_millis() - self.started_at) as f64 / 1000.0);
         if let Some(old_key) = existing.and_then(|e| e.object_key) {
             delete_blob_quietly(gw.blobs(), &old_key).await;
         }
@@ -434,6 +468,7 @@ impl Upload {
     /// The upload is refused or the client went away: nothing of it stays.
     pub async fn abort(mut self, reason: &CoreError) {
         self.cleanup().await;
+        count_failure(self.session.door.as_str(), reason);
         self.gw
             .audit_refusal(&self.session, "upload", &self.vpath, reason)
             .await;

@@ -18,6 +18,8 @@
 //! - [`sniff`]: photo types by magic bytes (JPEG, PNG, HEIF, TIFF-based RAW, CR3, RAF…).
 //! - [`catalog`]: SQLite or PostgreSQL through one code path: entries, quotas, audit, lock-out.
 //! - [`blobs`]: immutable-key blob storage (local directory with fsync; S3/R2).
+//! - [`outbox`]: upload notifications: written in the commit, delivered signed, retried.
+//! - [`metrics`]: Prometheus counters and gauges for `/metrics`.
 //! - [`admin`]: operator actions shared by the CLI and the admin API.
 //! - [`config`]: one TOML file plus `FTPGATE_…` environment overrides.
 //! - [`sftpgo_config`]: the SFTPGo settings that match this gateway.
@@ -28,11 +30,15 @@ pub mod catalog;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod ftp;
 pub mod gateway;
 pub mod http;
 pub mod identity;
 pub mod ingest;
+pub mod metrics;
 pub mod namespace;
+pub mod outbox;
+pub mod reconcile;
 pub mod server;
 pub mod sftpgo_config;
 pub mod sniff;

@@ -39,6 +39,7 @@ async fn shutdown_signal() {
 }
 
 pub async fn serve(cfg: Arc<Config>) -> anyhow::Result<()> {
+    crate::metrics::install();
     let gw = build_gateway(cfg.clone()).await?;
     let listener = tokio::net::TcpListener::bind(cfg.http.listen)
         .await
@@ -50,6 +51,31 @@ pub async fn serve(cfg: Arc<Config>) -> anyhow::Result<()> {
         "ftpgate HTTP door ready (auth hook POST /ftp/auth, HTTPFs /ftp/v1)"
     );
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let outbox_worker = tokio::spawn(crate::outbox::run_worker(
+        gw.catalog().clone(),
+        cfg.clone(),
+        gw.inner.outbox_wake.clone(),
+        stop_rx.clone(),
+    ));
+    let ftp = if cfg.ftp.enabled {
+        // Bound here, so a taken port or a bad certificate stops start-up with a clear error.
+        let door = crate::ftp::FtpDoor::bind(gw.clone()).await?;
+        let info = door.info();
+        tracing::info!(
+            listen = %info.listen,
+            implicit_tls_listen = ?info.implicit_tls_listen,
+            passive_ports = %format!("{}-{}", info.passive_ports.0, info.passive_ports.1),
+            passive_host = ?cfg.ftp.passive_host,
+            require_tls = cfg.ftp.require_tls,
+            tls_certificate = %info.cert_path.display(),
+            tls_certificate_generated = info.cert_generated,
+            tls_sha256_fingerprint = %info.fingerprint,
+            "ftpgate FTP/FTPS door ready"
+        );
+        Some(tokio::spawn(door.run(stop_rx.clone())))
+    } else {
+        None
+    };
     let mut http_stop = stop_rx.clone();
     let http = tokio::spawn(crate::http::serve(gw.clone(), listener, async move {
         let _ = http_stop.changed().await;
@@ -62,12 +88,27 @@ pub async fn serve(cfg: Arc<Config>) -> anyhow::Result<()> {
     );
     let _ = stop_tx.send(true);
     let grace = Duration::from_secs(cfg.ftp.shutdown_grace_secs);
-    match tokio::time::timeout(grace, http).await {
-        Ok(Ok(Ok(()))) => {}
-        Ok(Ok(Err(e))) => tracing::error!(error = %e, "HTTP door stopped with an error"),
-        Ok(Err(e)) => tracing::error!(error = %e, "HTTP door task failed"),
-        Err(_) => tracing::warn!("grace period over: aborting the remaining transfers"),
-    }
+    let ftp_done = async {
+        // The FTP door enforces the grace period itself, then aborts what is left.
+        if let Some(t) = ftp {
+            match tokio::time::timeout(grace + Duration::from_secs(10), t).await {
+                Ok(Ok(Ok(()))) => {}
+                Ok(Ok(Err(e))) => tracing::error!(error = %e, "FTP door stopped with an error"),
+                Ok(Err(e)) => tracing::error!(error = %e, "FTP door task failed"),
+                Err(_) => tracing::warn!("FTP door did not stop in time"),
+            }
+        }
+    };
+    let http_done = async {
+        match tokio::time::timeout(grace, http).await {
+            Ok(Ok(Ok(()))) => {}
+            Ok(Ok(Err(e))) => tracing::error!(error = %e, "HTTP door stopped with an error"),
+            Ok(Err(e)) => tracing::error!(error = %e, "HTTP door task failed"),
+            Err(_) => tracing::warn!("grace period over: aborting the remaining transfers"),
+        }
+    };
+    tokio::join!(ftp_done, http_done);
+    let _ = tokio::time::timeout(Duration::from_secs(5), outbox_worker).await;
     gw.catalog().close().await;
     tracing::info!("stopped");
     Ok(())

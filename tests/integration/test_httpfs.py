@@ -400,12 +400,18 @@ def test_chmod_is_always_501(alice):
     stat_info(alice.stat(f"{EV}/m.jpg"), size=len(jpeg()))
 
 
+def truncate_refused_or_done(r) -> bool:
+    """truncate's outcome is not pinned down: done (200/201) or refused with a 4xx or 501;
+    never another 2xx, never a server error."""
+    assert r.ok or 400 <= r.status < 500 or r.status == 501, r
+    return r.ok
+
+
 def test_truncate_never_answers_other_2xx(alice):
     data = put(alice, f"{EV}/tr.jpg", jpeg(b"truncate me"))
-    r = alice.truncate(f"{EV}/tr.jpg", 0)
-    assert r.status in (200, 201, 403, 501), r
+    done = truncate_refused_or_done(alice.truncate(f"{EV}/tr.jpg", 0))
     fi = stat_info(alice.stat(f"{EV}/tr.jpg"))
-    assert fi["size"] == (0 if r.ok else len(data))
+    assert fi["size"] == (0 if done else len(data))
     r = alice.truncate(f"{EV}/missing.jpg", 0)
     assert r.status in (404, 403, 501), r
 

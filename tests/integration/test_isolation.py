@@ -233,13 +233,16 @@ def test_traversal_corpus(tenants, op):
                 200 <= r.status < 300 and not r.ok):
             problems.append(f"{op} {label}: {r!r}")
     if op == "rename":
-        # the hostile name as the TARGET of a move of alice's own file
+        # the hostile name as the TARGET of a move of alice's own file (put back first: a
+        # CONTAINED name such as /event-a/./mine.jpg may legitimately have moved it)
+        put(a, "/event-a/mine.jpg", jpeg(b"alice's"))
         for label, raw in BAD:
             if label == "raw-slash-into-b":
                 raw = query_escape("/event-b/b.jpg")
             r = a.raw_call("rename", path_escape("/event-a/mine.jpg"), raw_target=raw)
             _check_bad("rename target", label, r, {400, 403, 404}, problems)
-        stat_info(a.stat("/event-a/mine.jpg"))
+        if a.stat("/event-a/mine.jpg").status != 200:
+            problems.append("a refused rename moved /event-a/mine.jpg away")
     assert not problems, "\n".join(problems)
     tenants.assert_untouched()
     wait_for(lambda: not (g.other_files() - others_before), 5.0, what="no stray files in DATA_DIR")
@@ -266,7 +269,7 @@ def test_names_without_leading_slash_work(tenants, op):
     if op == "chmod":
         assert r.status == 501, r
     elif op == "truncate":
-        assert r.status in (200, 201, 403, 501), r
+        assert r.ok or 400 <= r.status < 500 or r.status == 501, r
     else:
         assert_ok(r, f"{op} {raw}")
     if op == "open":

@@ -21,7 +21,8 @@ HOOK_TOKEN_HEADER = "X-Ftpgate-Hook-Token"
 HEALTH_TIMEOUT = 20.0
 STOP_TIMEOUT = 10.0
 
-PG_HOST, PG_PORT, PG_USER, PG_ADMIN_DB = "127.0.0.1", 5432, "postgres", "test"
+PG_HOST, PG_USER, PG_ADMIN_DB = "127.0.0.1", "postgres", "test"
+PG_PORT = int(os.environ.get("FTPGATE_TEST_PGPORT", "5432"))  # only to test the skip path
 # SQLite's own files (database, WAL, shared memory, rollback journal).
 SQLITE_FILE = re.compile(r".*\.(db|sqlite|sqlite3)(-wal|-shm|-journal)?$")
 

@@ -123,7 +123,7 @@ pub struct LockoutConfig {
     pub window_secs: u64,
     pub cooldown_secs: u64,
     /// Addresses or CIDR ranges exempt from the per-IP limit (a venue's shared NAT).
-    pub safe_ips: Vec<ipnet::IpNet>,
+    pub safe_ips: Vec<IpRange>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -158,6 +158,42 @@ pub struct LogConfig {
     pub format: String,
     /// A tracing filter, e.g. `info` or `ftpgate=debug`; RUST_LOG overrides it.
     pub level: String,
+}
+
+/// An address (`10.1.2.3`) or a CIDR range (`10.0.0.0/8`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IpRange(pub ipnet::IpNet);
+
+impl IpRange {
+    pub fn contains(&self, ip: &std::net::IpAddr) -> bool {
+        self.0.contains(ip)
+    }
+}
+
+impl std::str::FromStr for IpRange {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let s = s.trim();
+        if let Ok(net) = s.parse::<ipnet::IpNet>() {
+            return Ok(IpRange(net));
+        }
+        s.parse::<std::net::IpAddr>()
+            .map(|ip| IpRange(ipnet::IpNet::from(ip)))
+            .map_err(|_| format!("{s:?} is neither an IP address nor a CIDR range"))
+    }
+}
+
+impl Serialize for IpRange {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for IpRange {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
 }
 
 impl Default for Config {
@@ -351,12 +387,13 @@ mod tests {
         figment::Jail::expect_with(|jail| {
             jail.set_env("FTPGATE_HTTP__LISTEN", "127.0.0.1:9999");
             jail.set_env("FTPGATE_DATA_DIR", "/tmp/x");
-            jail.set_env("FTPGATE_LOCKOUT__SAFE_IPS", "[10.0.0.0/8, 192.168.1.7/32]");
+            jail.set_env("FTPGATE_LOCKOUT__SAFE_IPS", "[10.0.0.0/8, 192.168.1.7, ::1]");
             jail.set_env("FTPGATE_UPLOAD__ALLOWED_TYPES", "[jpeg, raw]");
             let c = Config::load(None).map_err(|e| e.to_string())?;
             assert_eq!(c.http.listen.port(), 9999);
             assert_eq!(c.data_dir, PathBuf::from("/tmp/x"));
-            assert_eq!(c.lockout.safe_ips.len(), 2);
+            assert_eq!(c.lockout.safe_ips.len(), 3);
+            assert!(c.lockout.safe_ips[1].contains(&"192.168.1.7".parse().unwrap()));
             assert_eq!(
                 c.upload.allowed_types,
                 vec![TypeGroup::Jpeg, TypeGroup::Raw]

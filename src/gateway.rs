@@ -251,7 +251,7 @@ impl Gateway {
     }
 
     async fn writable_inside(&self, s: &Session, path: &VPath) -> CoreResult<(Access, RelPath)> {
-        match namespace::resolve(self.catalog(), s, path).await? {
+        match namespace::resolve_for_write(self.catalog(), s, path).await? {
             Location::Root => Err(CoreError::Denied(
                 "the root holds one directory per event and is read-only",
             )),

@@ -139,7 +139,7 @@ impl Gateway {
         path: &VPath,
         opts: UploadOptions,
     ) -> CoreResult<Upload> {
-        let (access, rel) = match crate::namespace::resolve(self.catalog(), s, path).await? {
+        let (access, rel) = match crate::namespace::resolve_for_write(self.catalog(), s, path).await? {
             crate::namespace::Location::Inside(a, rel) => (a, rel),
             crate::namespace::Location::Root => {
                 return Err(CoreError::Denied(

@@ -39,8 +39,12 @@ enum Command {
     /// Manage which photographer may use which event.
     #[command(subcommand)]
     Grant(GrantCmd),
-    /// Print the SFTPGo configuration that puts SFTPGo in front of this gateway.
-    SftpgoConfig,
+    /// Manage the bearer tokens of the admin REST API (/api/v1).
+    #[command(subcommand)]
+    AdminToken(AdminTokenCmd),
+    /// Print the SFTPGo configuration that puts SFTPGo in front of this gateway (JSON fragment
+    /// for sftpgo.json, SFTPGO_… environment variables, or the defender safe list).
+    SftpgoConfig(ftpgate::sftpgo_config::Options),
     /// Check that the catalog and the blob store answer (writes, reads, deletes a probe object).
     Check,
     /// Compare catalog and blob store: orphan blobs and entries whose blob is missing.
@@ -106,6 +110,30 @@ enum EventCmd {
     Archive {
         event_id: String,
     },
+    /// Change an event's settings; "none" clears one (no limit, no window bound, default types).
+    Set {
+        event_id: String,
+        #[arg(long)]
+        name: Option<String>,
+        /// Uploads refused before this time: RFC 3339 (2026-06-01T09:00:00Z) or none.
+        #[arg(long, value_name = "RFC3339|none")]
+        starts_at: Option<String>,
+        /// Uploads refused from this time on: RFC 3339 or none.
+        #[arg(long, value_name = "RFC3339|none")]
+        ends_at: Option<String>,
+        /// Quota of the whole event in bytes, or none.
+        #[arg(long, value_name = "N|none")]
+        max_bytes: Option<String>,
+        /// Quota of the whole event in files, or none.
+        #[arg(long, value_name = "N|none")]
+        max_files: Option<String>,
+        /// Largest single file in bytes, or none (the deployment's limit).
+        #[arg(long, value_name = "N|none")]
+        max_file_size: Option<String>,
+        /// Comma-separated jpeg, png, heif, raw, xmp, video; or none (the deployment's default).
+        #[arg(long, value_name = "TYPES|none")]
+        allowed_types: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -121,6 +149,39 @@ enum GrantCmd {
         username: String,
         event_id: String,
     },
+    /// Change the role or the byte quota ("none" removes it) of an existing grant.
+    Set {
+        username: String,
+        event_id: String,
+        #[arg(long, value_parser = ["uploader", "viewer"])]
+        role: Option<String>,
+        /// This photographer's byte quota in this event, or none.
+        #[arg(long, value_name = "N|none")]
+        max_bytes: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminTokenCmd {
+    /// Create a token and print it once; only its hash is stored.
+    Create { name: String },
+    List,
+    /// Revoke the token: refused from its next request on.
+    Revoke { name: String },
+}
+
+/// A `none`-or-value CLI setting: absent stays, `none` clears, a value sets.
+fn setting<T>(
+    flag: &str,
+    v: Option<String>,
+    parse: impl Fn(&str) -> Result<Option<T>, String>,
+) -> anyhow::Result<Option<Option<T>>> {
+    v.map(|s| parse(&s).map_err(|e| anyhow::anyhow!("--{flag}: {e}")))
+        .transpose()
+}
+
+fn show_limit(v: Option<i64>) -> String {
+    v.map(|n| n.to_string()).unwrap_or_else(|| "none".into())
 }
 
 fn read_password_stdin() -> anyhow::Result<String> {
@@ -159,8 +220,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let cfg = Arc::new(Config::load(cli.config.as_deref())?);
     let is_serve = matches!(cli.command, Command::Serve);
     init_logging(&cfg, !is_serve);
-    if let Command::SftpgoConfig = cli.command {
-        print!("{}", ftpgate::sftpgo_config::render(&cfg)?);
+    if let Command::SftpgoConfig(opts) = &cli.command {
+        print!("{}", ftpgate::sftpgo_config::render(&cfg, opts)?);
         return Ok(());
     }
     if is_serve {
@@ -293,6 +354,49 @@ async fn operator(catalog: &Catalog, cmd: Command) -> anyhow::Result<()> {
                 admin::set_event_status(catalog, &event_id, EventStatus::Archived).await?;
                 println!("archived {event_id}");
             }
+            EventCmd::Set {
+                event_id,
+                name,
+                starts_at,
+                ends_at,
+                max_bytes,
+                max_files,
+                max_file_size,
+                allowed_types,
+            } => {
+                let patch = admin::EventPatch {
+                    name,
+                    status: None,
+                    starts_at: setting("starts-at", starts_at, admin::parse_optional_time)?,
+                    ends_at: setting("ends-at", ends_at, admin::parse_optional_time)?,
+                    max_bytes: setting("max-bytes", max_bytes, admin::parse_optional_count)?,
+                    max_files: setting("max-files", max_files, admin::parse_optional_count)?,
+                    max_file_size: setting(
+                        "max-file-size",
+                        max_file_size,
+                        admin::parse_optional_count,
+                    )?,
+                    allowed_types: setting(
+                        "allowed-types",
+                        allowed_types,
+                        admin::parse_optional_types,
+                    )?,
+                };
+                let e = admin::update_event(catalog, &event_id, &patch).await?;
+                println!("event {} ({}), {}", e.id, e.name, e.status);
+                println!(
+                    "  window {} .. {}",
+                    fmt_time(e.starts_at),
+                    fmt_time(e.ends_at)
+                );
+                println!(
+                    "  max bytes {}, max files {}, max file size {}, allowed types {}",
+                    show_limit(e.max_bytes),
+                    show_limit(e.max_files),
+                    show_limit(e.max_file_size),
+                    e.allowed_types.as_deref().unwrap_or("default")
+                );
+            }
         },
         Command::Grant(g) => match g {
             GrantCmd::Add {
@@ -324,8 +428,60 @@ async fn operator(catalog: &Catalog, cmd: Command) -> anyhow::Result<()> {
                 admin::revoke_grant(catalog, &username, &event_id).await?;
                 println!("revoked {} on {event_id}", username.to_lowercase());
             }
+            GrantCmd::Set {
+                username,
+                event_id,
+                role,
+                max_bytes,
+            } => {
+                let role = role
+                    .map(|r| Role::parse(&r).map_err(|e| anyhow::anyhow!(e)))
+                    .transpose()?;
+                let max_bytes = setting("max-bytes", max_bytes, admin::parse_optional_count)?;
+                let g = admin::set_grant(catalog, &username, &event_id, role, max_bytes).await?;
+                println!(
+                    "grant of {} on {}: {}, max bytes {}",
+                    g.photographer,
+                    g.event,
+                    g.role,
+                    show_limit(g.max_bytes)
+                );
+            }
         },
-        Command::Serve | Command::SftpgoConfig | Command::Check | Command::Reconcile { .. } => {}
+        Command::AdminToken(t) => match t {
+            AdminTokenCmd::Create { name } => {
+                let (name, token) = admin::create_admin_token(catalog, &name).await?;
+                println!("created admin token {name}");
+                println!("token (shown once; send it as Authorization: Bearer <token>):");
+                println!("{token}");
+            }
+            AdminTokenCmd::List => {
+                println!("{:<32} {:<8} {:<24} last used", "name", "status", "created");
+                for t in admin::list_admin_tokens(catalog).await? {
+                    println!(
+                        "{:<32} {:<8} {:<24} {}",
+                        t.name,
+                        if t.revoked_at.is_some() {
+                            "revoked"
+                        } else {
+                            "active"
+                        },
+                        rfc3339(t.created_at),
+                        fmt_time(t.last_used_at)
+                    );
+                }
+            }
+            AdminTokenCmd::Revoke { name } => {
+                match admin::revoke_admin_token(catalog, &name).await {
+                    Ok(()) => println!("revoked admin token {name}"),
+                    Err(admin::AdminError::Core(ftpgate::error::CoreError::NotFound)) => {
+                        anyhow::bail!("no active admin token named {name}")
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        },
+        Command::Serve | Command::SftpgoConfig(_) | Command::Check | Command::Reconcile { .. } => {}
     }
     Ok(())
 }

@@ -5,6 +5,7 @@
 //! placeholders (both backends accept them) and only portable SQL. Each backend has its own
 //! migration folder. Times are BIGINT milliseconds.
 
+pub mod admin_queries;
 pub(crate) mod audit;
 pub(crate) mod entries;
 mod lockout;

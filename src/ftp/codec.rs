@@ -107,9 +107,22 @@ impl Control {
         (io, rest)
     }
 
-    /// Sends what is buffered and closes the write side (TLS: close_notify first).
-    pub async fn shutdown(&mut self) {
-        let _ = self.io.shutdown().await;
+    /// Sends what is buffered and closes the write side (TLS: close_notify first), then reads
+    /// and discards what the client still sends for up to `linger`: closing a socket with
+    /// unread input makes the kernel send a reset, which can destroy our last reply (a 421 or
+    /// 500 saying why) before the client has read it.
+    pub async fn close(&mut self, linger: std::time::Duration) {
+        let _ = tokio::time::timeout(linger, self.io.shutdown()).await;
+        let mut sink = [0u8; 4096];
+        let _ = tokio::time::timeout(linger, async {
+            loop {
+                match self.io.read(&mut sink).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {}
+                }
+            }
+        })
+        .await;
     }
 }
 
@@ -163,8 +176,11 @@ mod tests {
 
     async fn lines_of(input: &[u8]) -> Vec<Result<Option<Vec<u8>>, String>> {
         let (mut a, b) = tokio::io::duplex(64 * 1024);
-        a.write_all(input).await.unwrap();
-        drop(a);
+        // Written concurrently: the reader stops early on long input, the pipe is bounded.
+        let input = input.to_vec();
+        tokio::spawn(async move {
+            let _ = a.write_all(&input).await;
+        });
         let mut c = Control::new(Box::new(b));
         let mut out = Vec::new();
         loop {

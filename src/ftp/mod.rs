@@ -292,6 +292,9 @@ async fn connection(
     implicit: bool,
 ) -> anyhow::Result<()> {
     let _ = tcp.set_nodelay(true);
+    // Clients send ABOR as TCP urgent data (ftplib: `sendall(b"ABOR\r\n", MSG_OOB)`); without
+    // this the urgent byte (the final LF) would be taken out of the stream.
+    let _ = socket2::SockRef::from(&tcp).set_out_of_band_inline(true);
     let socket_local = tcp.local_addr()?;
     let (client, local) = if shared.cfg.proxy_protocol {
         let h = tokio::time::timeout(PROXY_HEADER_TIMEOUT, proxy::read_header(&mut tcp))
@@ -320,6 +323,7 @@ async fn connection(
             return Ok(());
         }
     };
+    let _gauge = crate::metrics::SessionGuard::new("ftp");
     let io: Box<dyn Io> = if implicit {
         let s = tokio::time::timeout(data::TLS_TIMEOUT, shared.tls.control.accept(tcp))
             .await

@@ -199,7 +199,7 @@ impl Session {
                 break;
             }
         }
-        let _ = tokio::time::timeout(Duration::from_secs(5), self.ctrl.shutdown()).await;
+        self.ctrl.close(Duration::from_secs(2)).await;
         tracing::debug!(client = %reply::show_addr(&self.addrs.client), "FTP session end");
     }
 

@@ -58,9 +58,19 @@ pub struct Call {
     session: Session,
     path: VPath,
     query: Vec<(String, String)>,
+    raw_query: String,
 }
 
 impl Call {
+    /// A path in the query, as Go's `url.QueryEscape` encoded it ('+' is a space), decoded
+    /// strictly (a bad escape or non-UTF-8 is an error, never silently repaired).
+    fn path_param(&self, name: &str) -> Option<Result<VPath, crate::vpath::PathError>> {
+        self.raw_query.split('&').find_map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (k == name).then(|| VPath::from_percent_encoded(&v.replace('+', "%20")))
+        })
+    }
+
     fn param(&self, name: &str) -> Option<&str> {
         self.query
             .iter()
@@ -122,11 +132,8 @@ impl FromRequestParts<Gateway> for Call {
             .query()
             .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
             .unwrap_or_default();
-        Ok(Call {
-            session,
-            path,
-            query,
-        })
+        let raw_query = parts.uri.query().unwrap_or_default().to_string();
+        Ok(Call { session, path, query, raw_query })
     }
 }
 
@@ -170,18 +177,56 @@ async fn open(State(gw): State<Gateway>, c: Call) -> Result<Response, ApiError> 
         .map_err(|e| CoreError::Storage(e.to_string()))?)
 }
 
-async fn create(State(gw): State<Gateway>, c: Call, body: Body) -> Result<Response, ApiError> {
-    let flags = c.int_param("flags")?.unwrap_or(0);
-    let checks = c.int_param("checks")?.unwrap_or(0);
-    let opts = UploadOptions {
-        exclusive: flags & O_EXCL != 0,
-        parent_must_exist: checks & CHECK_PARENT_DIR != 0,
+/// How much of a refused upload's body we read and discard before answering. Closing a
+/// socket with unread data makes the kernel send a reset, which can destroy our error reply
+/// before the client reads it; draining a bounded amount lets the status arrive.
+const DRAIN_LIMIT_BYTES: u64 = 64 << 20;
+const DRAIN_LIMIT_TIME: std::time::Duration = std::time::Duration::from_secs(15);
+
+async fn drain(mut stream: axum::body::BodyDataStream) {
+    let mut seen = 0u64;
+    let _ = tokio::time::timeout(DRAIN_LIMIT_TIME, async {
+        while let Some(Ok(chunk)) = stream.next().await {
+            seen += chunk.len() as u64;
+            if seen > DRAIN_LIMIT_BYTES {
+                break;
+            }
+        }
+    })
+    .await;
+}
+
+async fn create(
+    State(gw): State<Gateway>,
+    call: Result<Call, ApiError>,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let mut stream = body.into_data_stream();
+    let (c, opts) = match call.and_then(|c| {
+        let flags = c.int_param("flags")?.unwrap_or(0);
+        let checks = c.int_param("checks")?.unwrap_or(0);
+        let opts = UploadOptions {
+            exclusive: flags & O_EXCL != 0,
+            parent_must_exist: checks & CHECK_PARENT_DIR != 0,
+        };
+        Ok((c, opts))
+    }) {
+        Ok(v) => v,
+        Err(e) => {
+            drain(stream).await;
+            return Err(e);
+        }
     };
     // In its own task: if the client (SFTPGo) goes away, the body stream ends in an error and
     // the upload is aborted cleanly, instead of the future being dropped halfway.
     let task = tokio::spawn(async move {
-        let mut upload = gw.begin_upload(&c.session, &c.path, opts).await?;
-        let mut stream = body.into_data_stream();
+        let mut upload = match gw.begin_upload(&c.session, &c.path, opts).await {
+            Ok(u) => u,
+            Err(e) => {
+                drain(stream).await;
+                return Err(e);
+            }
+        };
         while let Some(chunk) = stream.next().await {
             let res = match chunk {
                 Ok(bytes) => upload.write(bytes).await,
@@ -189,6 +234,9 @@ async fn create(State(gw): State<Gateway>, c: Call, body: Body) -> Result<Respon
             };
             if let Err(e) = res {
                 upload.abort(&e).await;
+                if !matches!(e, CoreError::Aborted) {
+                    drain(stream).await;
+                }
                 return Err(e);
             }
         }
@@ -205,9 +253,8 @@ async fn create(State(gw): State<Gateway>, c: Call, body: Body) -> Result<Respon
 
 async fn rename(State(gw): State<Gateway>, c: Call) -> Result<Response, ApiError> {
     let target = c
-        .param("target")
-        .ok_or_else(|| CoreError::BadRequest("missing target".into()))?;
-    let target = VPath::parse(target.as_bytes())?;
+        .path_param("target")
+        .ok_or_else(|| CoreError::BadRequest("missing target".into()))??;
     gw.rename(&c.session, &c.path, &target).await?;
     Ok(ok("renamed"))
 }

@@ -2,6 +2,7 @@
 //! (`/ftp/v1/…`, CONTRACT §1) and health endpoints. Handlers translate and dispatch; the rules
 //! live in the core. Core errors map to HTTP status codes here, once.
 
+mod admin;
 mod auth_hook;
 mod health;
 mod httpfs;
@@ -16,12 +17,32 @@ use serde_json::json;
 use crate::error::CoreError;
 use crate::gateway::Gateway;
 
+/// Every request gets an id (or keeps the caller's `x-request-id`), echoed in the response and
+/// carried by every log line of the request. The span records method and path only: keys and
+/// tokens travel in headers, which are never logged.
 pub fn router(gw: Gateway) -> Router {
+    use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
+
+    #[derive(Clone, Copy)]
+    struct UlidRequestId;
+    impl MakeRequestId for UlidRequestId {
+        fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
+            axum::http::HeaderValue::from_str(&ulid::Ulid::new().to_string()).ok().map(RequestId::new)
+        }
+    }
+
+    let trace = tower_http::trace::TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+        let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+        tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path())
+    });
     Router::new()
         .merge(auth_hook::routes())
         .merge(httpfs::routes())
         .merge(health::routes())
-        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .merge(admin::routes())
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(trace)
+        .layer(SetRequestIdLayer::x_request_id(UlidRequestId))
         .with_state(gw)
 }
 

@@ -26,7 +26,11 @@ from harness import gateway as gw_mod
 from harness.gateway import Gateway
 
 CI = os.environ.get("CI", "").lower() == "true"
-BACKENDS = [b.strip() for b in os.environ.get("FTPGATE_TEST_BACKENDS", "sqlite,postgres").split(",")
+S3 = gw_mod.s3_settings()
+# "sqlite-s3": the SQLite catalog with blobs in the S3 test server (SeaweedFS, started by
+# scripts/test), so the whole suite also runs against a real S3 API.
+_DEFAULT_BACKENDS = "sqlite,postgres,sqlite-s3" if S3 else "sqlite,postgres"
+BACKENDS = [b.strip() for b in os.environ.get("FTPGATE_TEST_BACKENDS", _DEFAULT_BACKENDS).split(",")
             if b.strip()]
 
 
@@ -46,6 +50,11 @@ def catalog(request, postgres_problem):
     """(backend id, FTPGATE_CATALOG__URL or None). For postgres: a fresh database."""
     backend = request.param
     if backend == "sqlite":
+        yield backend, None
+        return
+    if backend == "sqlite-s3":
+        if not S3:
+            _skip_or_fail("no S3 test server (FTPGATE_TEST_S3_ENDPOINT unset; scripts/test starts one)")
         yield backend, None
         return
     if backend != "postgres":
@@ -71,8 +80,9 @@ def gateway_factory(request, tmp_path: Path, catalog):
 
     def make(env: dict[str, str] | None = None, *, start: bool = True,
              catalog_url: str | None = url) -> Gateway:
+        s3 = S3 if backend.endswith("-s3") else None
         g = Gateway(tmp_path / f"gw{len(made)}", backend=backend, catalog_url=catalog_url,
-                    env=env, binary=binary)
+                    env=env, binary=binary, s3=s3)
         made.append(g)
         return g.start() if start else g
 

@@ -83,7 +83,7 @@ def test_create_commits_before_answering_and_same_path_replaces(alice):
     assert alice.dirsize(EV).json() == {"files": 1, "size": 2345}
 
 
-def test_upload_flags_zero_and_excl_less_variants_all_write_a_whole_file(alice):
+def test_every_create_flags_value_writes_a_whole_file(alice):
     # SFTPGo sends 577 (STOR), 0 (server-side copy), 1089 (APPE on a new file).
     for flags in (577, 0, 1089, 65):
         data = jpeg(b"flags-%d" % flags)

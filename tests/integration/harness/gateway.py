@@ -10,9 +10,10 @@ import signal
 import socket
 import subprocess
 import time
+import uuid
 from pathlib import Path
 
-from .gowire import GoConnection, Response, go_json
+from .gowire import GoConnection, ProtocolError, Response, go_json
 from .httpfs import HttpFsClient
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -83,6 +84,53 @@ def postgres_url(dbname: str) -> str:
     return f"postgres://{PG_USER}@{PG_HOST}:{PG_PORT}/{dbname}"
 
 
+def s3_settings() -> dict[str, str] | None:
+    """The S3 test server scripts/test started (SeaweedFS), or None."""
+    endpoint = os.environ.get("FTPGATE_TEST_S3_ENDPOINT")
+    if not endpoint:
+        return None
+    return {
+        "endpoint": endpoint,
+        "bucket": os.environ.get("FTPGATE_TEST_S3_BUCKET", "ftpgate-test"),
+        "access_key": os.environ.get("FTPGATE_TEST_S3_ACCESS_KEY", ""),
+        "secret_key": os.environ.get("FTPGATE_TEST_S3_SECRET_KEY", ""),
+        "filer": os.environ.get("FTPGATE_TEST_S3_FILER", ""),
+    }
+
+
+def _filer_files(filer: str, directory: str) -> set[str]:
+    """Every file below `directory` of SeaweedFS's filer (its JSON listing API), recursively."""
+    import json
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+    out: set[str] = set()
+    stack = [directory.rstrip("/")]
+    while stack:
+        d = stack.pop()
+        last = ""
+        while True:
+            url = f"{filer}{urllib.parse.quote(d)}/?limit=1000&lastFileName={urllib.parse.quote(last)}"
+            req = urllib.request.Request(url, headers={"Accept": "application/json"})
+            try:
+                with urllib.request.urlopen(req, timeout=10) as r:
+                    listing = json.loads(r.read() or b"{}")
+            except urllib.error.HTTPError as e:
+                if e.code == 404:
+                    break
+                raise
+            entries = listing.get("Entries") or []
+            for e in entries:
+                if e.get("Mode", 0) & (1 << 31):
+                    stack.append(e["FullPath"])
+                else:
+                    out.add(e["FullPath"])
+            if not listing.get("ShouldDisplayLoadMore") or not entries:
+                break
+            last = listing.get("LastFileName", "")
+    return out
+
+
 class GatewayError(AssertionError):
     pass
 
@@ -95,8 +143,11 @@ class Gateway:
     """
 
     def __init__(self, root: Path, *, backend: str = "sqlite", catalog_url: str | None = None,
-                 env: dict[str, str] | None = None, binary: Path | None = None):
+                 env: dict[str, str] | None = None, binary: Path | None = None,
+                 s3: dict[str, str] | None = None):
         self.root = Path(root)
+        self.s3 = s3
+        self.s3_prefix = f"t-{uuid.uuid4().hex[:12]}"
         self.backend = backend
         self.binary = Path(binary or gateway_bin())
         self.data_dir = self.root / "data"
@@ -117,6 +168,13 @@ class Gateway:
         }
         if catalog_url:
             self.env_settings["FTPGATE_CATALOG__URL"] = catalog_url
+        if s3:
+            self.env_settings.update({
+                "FTPGATE_BLOBS__URL": f"s3://{s3['bucket']}/{self.s3_prefix}",
+                "FTPGATE_BLOBS__ENDPOINT": s3["endpoint"],
+                "FTPGATE_BLOBS__ACCESS_KEY_ID": s3["access_key"],
+                "FTPGATE_BLOBS__SECRET_ACCESS_KEY": s3["secret_key"],
+            })
         self.env_settings.update(env or {})
         self.hook_token = self.env_settings.get("FTPGATE_AUTH_HOOK__TOKEN")
 
@@ -177,7 +235,7 @@ class Gateway:
                     if r.status == 200:
                         return
                     last = repr(r)
-                except OSError as e:
+                except (OSError, ProtocolError) as e:
                     last = repr(e)
                     conn.close()
                 time.sleep(0.1)
@@ -333,7 +391,14 @@ class Gateway:
         return self.data_dir / "blobs"
 
     def blob_files(self) -> set[str]:
-        """Regular files under DATA_DIR/blobs (relative paths)."""
+        """Regular files under DATA_DIR/blobs (relative paths), or with S3 blobs the objects
+        under this gateway's prefix plus any incomplete multipart upload in the bucket."""
+        if self.s3:
+            bucket_dir = f"/buckets/{self.s3['bucket']}"
+            objects = _filer_files(self.s3["filer"], f"{bucket_dir}/{self.s3_prefix}")
+            pending = _filer_files(self.s3["filer"], f"{bucket_dir}/.uploads")
+            return ({p[len(bucket_dir) + len(self.s3_prefix) + 2:] for p in objects}
+                    | {"incomplete multipart: " + p for p in pending})
         if not self.blob_dir.exists():
             return set()
         return {str(p.relative_to(self.blob_dir)) for p in self.blob_dir.rglob("*")

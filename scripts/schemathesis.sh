@@ -11,14 +11,18 @@
 #
 # Environment:
 #   FTPGATE_BIN           binary under test (default: `cargo build`'s target/debug/ftpgate)
-#   ST_MAX_EXAMPLES       examples per operation and phase (default 30)
+#   ST_MAX_EXAMPLES       examples per operation and phase (default 50)
+#   ST_CATALOG_URL        another catalog, e.g. postgres://postgres@127.0.0.1:5432/DB (an
+#                         empty database); default: SQLite in the work dir
+#   ST_SEED               random generation with this seed (default: deterministic generation,
+#                         the same cases on every run)
 #   ST_KEEP=1             keep the work dir (gateway log, report) afterwards
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv"
 REQUIREMENTS="$ROOT/tests/integration/requirements.txt"
-MAX_EXAMPLES="${ST_MAX_EXAMPLES:-30}"
+MAX_EXAMPLES="${ST_MAX_EXAMPLES:-50}"
 
 log() { printf '\n==> %s\n' "$*" >&2; }
 die() { printf 'scripts/schemathesis.sh: %s\n' "$*" >&2; exit 1; }
@@ -86,6 +90,7 @@ gateway_env() {
     FTPGATE_HTTP__LISTEN="127.0.0.1:$PORT" \
     FTPGATE_FTP__ENABLED=false \
     FTPGATE_SFTPGO__HOME_DIR_BASE="$WORK/sftpgo-home" \
+    ${ST_CATALOG_URL:+FTPGATE_CATALOG__URL="$ST_CATALOG_URL"} \
     NO_COLOR=1 \
     "$@"
 }
@@ -119,7 +124,7 @@ main() {
   mkdir -p "$WORK/data"
 
   start_gateway
-  log "gateway on 127.0.0.1:$PORT (pid $GW_PID), SQLite catalog in $WORK/data"
+  log "gateway on 127.0.0.1:$PORT (pid $GW_PID), catalog ${ST_CATALOG_URL:-SQLite in $WORK/data}"
   local token
   token="$(gateway_env "$BIN" admin-token create schemathesis | tail -n 1)"
   [[ "$token" == fgat_* ]] || die "admin-token create printed no token"
@@ -127,6 +132,7 @@ main() {
   gateway_env "$BIN" photographer add alice >/dev/null
   gateway_env "$BIN" event add ev-a --name "Event A" >/dev/null
   gateway_env "$BIN" grant add alice ev-a >/dev/null
+  gateway_env "$BIN" admin-token create spare >/dev/null  # one that DELETE /tokens/{name} may revoke
 
   # Two rules the document cannot express answer 400 to schema-valid input, and are allowed
   # here for those operations only: an upload window must end after it starts (events), and
@@ -161,7 +167,7 @@ EOF
     --checks all \
     --max-examples "$MAX_EXAMPLES" \
     --request-timeout 10 \
-    --generation-deterministic \
+    $(if [[ -n "${ST_SEED:-}" ]]; then echo "--seed $ST_SEED"; else echo --generation-deterministic; fi) \
     --workers 1 \
     "$@"
   stop_gateway

@@ -347,25 +347,27 @@ fn event_changes(
     check_count("max_bytes", patch.max_bytes, 0)?;
     check_count("max_files", patch.max_files, 0)?;
     check_count("max_file_size", patch.max_file_size, 1)?;
-    if let Some(Some(types)) = &patch.allowed_types {
-        if types.is_empty() {
-            return Err(AdminError::Invalid(
+    if let Some(Some(types)) = &patch.allowed_types
+        && types.is_empty()
+    {
+        return Err(AdminError::Invalid(
                 "allowed_types must name at least one file type; clear it to use the deployment's default".into(),
             ));
-        }
     }
     let starts = patch
         .starts_at
         .unwrap_or_else(|| current.and_then(|c| c.starts_at));
-    let ends = patch.ends_at.unwrap_or_else(|| current.and_then(|c| c.ends_at));
-    if let (Some(s), Some(e)) = (starts, ends) {
-        if s >= e {
-            return Err(AdminError::Invalid(format!(
-                "the upload window must end after it starts (starts_at {}, ends_at {})",
-                crate::domain::rfc3339(s),
-                crate::domain::rfc3339(e)
-            )));
-        }
+    let ends = patch
+        .ends_at
+        .unwrap_or_else(|| current.and_then(|c| c.ends_at));
+    if let (Some(s), Some(e)) = (starts, ends)
+        && s >= e
+    {
+        return Err(AdminError::Invalid(format!(
+            "the upload window must end after it starts (starts_at {}, ends_at {})",
+            crate::domain::rfc3339(s),
+            crate::domain::rfc3339(e)
+        )));
     }
     let allowed_types = patch.allowed_types.as_ref().map(|t| {
         t.as_ref().map(|groups| {
@@ -419,7 +421,11 @@ pub async fn create_event(
 
 /// Changes an event's name, status, window, quotas, per-file size limit or allowed types, in
 /// one statement. The core reads them on the next operation.
-pub async fn update_event(catalog: &Catalog, id: &str, patch: &EventPatch) -> AdminResult<EventRow> {
+pub async fn update_event(
+    catalog: &Catalog,
+    id: &str,
+    patch: &EventPatch,
+) -> AdminResult<EventRow> {
     let current = get_event(catalog, id).await?;
     let eid = event_id(id)?;
     let changes = event_changes(&eid, patch, Some(&current))?;
@@ -637,7 +643,11 @@ pub async fn audit_page(
     let mut rows = catalog.audit_query(&q).await?;
     let more = rows.len() as i64 > query.limit;
     rows.truncate(query.limit as usize);
-    let next = if more { rows.last().map(|r| r.id) } else { None };
+    let next = if more {
+        rows.last().map(|r| r.id)
+    } else {
+        None
+    };
     Ok((rows, next))
 }
 
@@ -706,7 +716,10 @@ pub async fn revoke_admin_token(catalog: &Catalog, name: &str) -> AdminResult<()
 }
 
 /// The name of the active token `presented` is, or `None`.
-pub async fn admin_token_holder(catalog: &Catalog, presented: &str) -> crate::error::CoreResult<Option<String>> {
+pub async fn admin_token_holder(
+    catalog: &Catalog,
+    presented: &str,
+) -> crate::error::CoreResult<Option<String>> {
     if presented.is_empty() || presented.len() > MAX_TOKEN_LEN {
         return Ok(None);
     }
@@ -718,10 +731,10 @@ pub async fn admin_token_holder(catalog: &Catalog, presented: &str) -> crate::er
         return Ok(None);
     }
     let now = now_millis();
-    if row.last_used_at.is_none_or(|t| now - t >= TOUCH_EVERY_MS) {
-        if let Err(e) = catalog.touch_admin_token(&hash, now).await {
-            tracing::warn!(error = %e, token = %row.name, "could not record the admin token's use");
-        }
+    if row.last_used_at.is_none_or(|t| now - t >= TOUCH_EVERY_MS)
+        && let Err(e) = catalog.touch_admin_token(&hash, now).await
+    {
+        tracing::warn!(error = %e, token = %row.name, "could not record the admin token's use");
     }
     Ok(Some(row.name))
 }
@@ -756,7 +769,10 @@ mod settings_tests {
         );
         assert!(parse_optional_time("2024-03-04").is_err());
         assert_eq!(parse_time("9999-12-31T23:00:00-05:00"), Ok(LATEST_MS));
-        assert_eq!(crate::domain::rfc3339(LATEST_MS), "9999-12-31T23:59:59.999Z");
+        assert_eq!(
+            crate::domain::rfc3339(LATEST_MS),
+            "9999-12-31T23:59:59.999Z"
+        );
         assert_eq!(crate::domain::rfc3339(EARLIEST_MS), "0000-01-01T00:00:00Z");
         assert!(parse_optional_time("yesterday").is_err());
     }
@@ -881,7 +897,10 @@ mod settings_tests {
         assert_eq!(c.allowed_types, Some(Some("raw,jpeg".to_string())));
         assert_eq!(c.max_bytes, Some(None));
         assert_eq!(c.status.as_deref(), Some("closed"));
-        assert_eq!(event_changes(&id, &EventPatch::default(), None).unwrap(), EventChanges::default());
+        assert_eq!(
+            event_changes(&id, &EventPatch::default(), None).unwrap(),
+            EventChanges::default()
+        );
     }
 
     #[test]
@@ -906,9 +925,15 @@ mod settings_tests {
             ],
         );
         assert_eq!(lines.len(), 3);
-        assert_eq!((lines[0].files, lines[0].bytes, lines[0].max_bytes), (2, 7, Some(10)));
+        assert_eq!(
+            (lines[0].files, lines[0].bytes, lines[0].max_bytes),
+            (2, 7, Some(10))
+        );
         assert_eq!((lines[1].key.as_str(), lines[1].files), ("bob", 0));
-        assert_eq!((lines[2].key.as_str(), lines[2].role.as_deref()), ("carol", None));
+        assert_eq!(
+            (lines[2].key.as_str(), lines[2].role.as_deref()),
+            ("carol", None)
+        );
     }
 
     #[test]

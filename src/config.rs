@@ -43,7 +43,12 @@ pub struct WebhookConfig {
 
 impl Default for WebhookConfig {
     fn default() -> Self {
-        WebhookConfig { url: None, secret: None, max_age_secs: 86_400, timeout_secs: 10 }
+        WebhookConfig {
+            url: None,
+            secret: None,
+            max_age_secs: 86_400,
+            timeout_secs: 10,
+        }
     }
 }
 
@@ -301,7 +306,16 @@ impl Config {
             }
             fig = fig.merge(Toml::file(f));
         }
-        fig = fig.merge(Env::prefixed("FTPGATE_").split("__"));
+        // FTPGATE_CONFIG names the file itself; FTPGATE_BIN and FTPGATE_TEST_* belong to the
+        // test harness. Every other FTPGATE_ variable must be a real key (typos are errors).
+        fig = fig.merge(
+            Env::prefixed("FTPGATE_")
+                .filter(|k| {
+                    let k = k.as_str().to_ascii_lowercase();
+                    k != "config" && k != "bin" && !k.starts_with("test_")
+                })
+                .split("__"),
+        );
         let cfg: Config = fig
             .extract()
             .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
@@ -316,10 +330,10 @@ impl Config {
         if self.upload.max_file_size == 0 {
             anyhow::bail!("upload.max_file_size must be greater than 0");
         }
-        if let Some(u) = &self.http.public_url {
-            if !(u.starts_with("http://") || u.starts_with("https://")) {
-                anyhow::bail!("http.public_url must start with http:// or https://");
-            }
+        if let Some(u) = &self.http.public_url
+            && !(u.starts_with("http://") || u.starts_with("https://"))
+        {
+            anyhow::bail!("http.public_url must start with http:// or https://");
         }
         self.passive_port_range()?;
         Ok(())
@@ -383,11 +397,15 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail API fixes the closure's error type
     fn env_overrides_nested_keys() {
         figment::Jail::expect_with(|jail| {
             jail.set_env("FTPGATE_HTTP__LISTEN", "127.0.0.1:9999");
             jail.set_env("FTPGATE_DATA_DIR", "/tmp/x");
-            jail.set_env("FTPGATE_LOCKOUT__SAFE_IPS", "[10.0.0.0/8, 192.168.1.7, ::1]");
+            jail.set_env(
+                "FTPGATE_LOCKOUT__SAFE_IPS",
+                "[10.0.0.0/8, 192.168.1.7, ::1]",
+            );
             jail.set_env("FTPGATE_UPLOAD__ALLOWED_TYPES", "[jpeg, raw]");
             let c = Config::load(None).map_err(|e| e.to_string())?;
             assert_eq!(c.http.listen.port(), 9999);

@@ -96,7 +96,15 @@ impl Gateway {
         blobs: BlobStore,
     ) -> CoreResult<Gateway> {
         let identity = Identity::new(catalog.clone(), config.lockout.clone()).await?;
-        Ok(Gateway { inner: Arc::new(Inner { config, catalog, blobs, identity, outbox_wake: Arc::new(tokio::sync::Notify::new()) }) })
+        Ok(Gateway {
+            inner: Arc::new(Inner {
+                config,
+                catalog,
+                blobs,
+                identity,
+                outbox_wake: Arc::new(tokio::sync::Notify::new()),
+            }),
+        })
     }
 
     pub fn config(&self) -> &Config {

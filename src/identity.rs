@@ -137,14 +137,15 @@ impl Identity {
     ) -> CoreResult<PhotographerRow> {
         let folded = raw_username.trim().to_lowercase();
         let audit = |result: &'static str| {
-            metrics::counter!("ftpgate_auth_total", "door" => door.as_str(), "result" => result).increment(1);
+            metrics::counter!("ftpgate_auth_total", "door" => door.as_str(), "result" => result)
+                .increment(1);
             AuditRecord {
-            door: door.as_str(),
-            action: "login",
-            result: result.to_string(),
-            photographer: Some(folded.chars().take(64).collect()),
-            ip: ip.map(|i| i.to_string()),
-            ..Default::default()
+                door: door.as_str(),
+                action: "login",
+                result: result.to_string(),
+                photographer: Some(folded.chars().take(64).collect()),
+                ip: ip.map(|i| i.to_string()),
+                ..Default::default()
             }
         };
         let (user_scope, ip_scope) = self.scopes(&folded, ip);
@@ -265,12 +266,11 @@ impl Identity {
     }
 
     async fn state(&self, username: &str) -> CoreResult<CachedState> {
-        if let Ok(map) = self.states.lock() {
-            if let Some(s) = map.get(username) {
-                if s.at.elapsed() < STATE_TTL {
-                    return Ok(*s);
-                }
-            }
+        if let Ok(map) = self.states.lock()
+            && let Some(s) = map.get(username)
+            && s.at.elapsed() < STATE_TTL
+        {
+            return Ok(*s);
         }
         let row = self.catalog.photographer(username).await?;
         let state = match row {

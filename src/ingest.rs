@@ -139,15 +139,16 @@ impl Gateway {
         path: &VPath,
         opts: UploadOptions,
     ) -> CoreResult<Upload> {
-        let (access, rel) = match crate::namespace::resolve_for_write(self.catalog(), s, path).await? {
-            crate::namespace::Location::Inside(a, rel) => (a, rel),
-            crate::namespace::Location::Root => {
-                return Err(CoreError::Denied(
-                    "the root holds one directory per event and is read-only",
-                ));
-            }
-            crate::namespace::Location::EventRoot(_) => return Err(CoreError::IsADirectory),
-        };
+        let (access, rel) =
+            match crate::namespace::resolve_for_write(self.catalog(), s, path).await? {
+                crate::namespace::Location::Inside(a, rel) => (a, rel),
+                crate::namespace::Location::Root => {
+                    return Err(CoreError::Denied(
+                        "the root holds one directory per event and is read-only",
+                    ));
+                }
+                crate::namespace::Location::EventRoot(_) => return Err(CoreError::IsADirectory),
+            };
         access.require_write()?;
         let existing = self.catalog().entry(&access.ns, &rel.path).await?;
         let replaced_size = match &existing {
@@ -179,12 +180,11 @@ impl Gateway {
         if room == Some(0) {
             return Err(CoreError::QuotaExceeded("the storage quota is full"));
         }
-        if replaced_size.is_none() {
-            if let Some(max) = g.event_max_files {
-                if g.event_used_files >= max {
-                    return Err(CoreError::QuotaExceeded("the event's file quota is full"));
-                }
-            }
+        if replaced_size.is_none()
+            && let Some(max) = g.event_max_files
+            && g.event_used_files >= max
+        {
+            return Err(CoreError::QuotaExceeded("the event's file quota is full"));
         }
         let cfg = self.config();
         let max_size = g
@@ -238,12 +238,12 @@ impl Upload {
                 limit: self.max_size,
             });
         }
-        if let Some(room) = self.room {
-            if self.size > room {
-                return Err(CoreError::QuotaExceeded(
-                    "the file does not fit in the remaining quota",
-                ));
-            }
+        if let Some(room) = self.room
+            && self.size > room
+        {
+            return Err(CoreError::QuotaExceeded(
+                "the file does not fit in the remaining quota",
+            ));
         }
         self.hasher.update(&data);
         if self.writer.is_some() {
@@ -408,7 +408,8 @@ impl Upload {
             blob_missing: 0,
         };
         catalog::entries::put_entry(&mut tx, &row).await?;
-        let notify = !crate::outbox::is_temp_name(&self.rel.name, &gw.config().upload.temp_suffixes);
+        let notify =
+            !crate::outbox::is_temp_name(&self.rel.name, &gw.config().upload.temp_suffixes);
         if notify {
             let n = crate::outbox::Notification {
                 id: crate::outbox::new_id(),

@@ -164,10 +164,14 @@ enum GrantCmd {
 #[derive(Subcommand)]
 enum AdminTokenCmd {
     /// Create a token and print it once; only its hash is stored.
-    Create { name: String },
+    Create {
+        name: String,
+    },
     List,
     /// Revoke the token: refused from its next request on.
-    Revoke { name: String },
+    Revoke {
+        name: String,
+    },
 }
 
 /// A `none`-or-value CLI setting: absent stays, `none` clears, a value sets.

@@ -18,9 +18,14 @@ pub fn install() -> Option<&'static PrometheusHandle> {
     if let Some(h) = HANDLE.get() {
         return Some(h);
     }
-    let buckets = [0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0];
+    let buckets = [
+        0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0,
+    ];
     let recorder = PrometheusBuilder::new()
-        .set_buckets_for_metric(Matcher::Full("ftpgate_upload_duration_seconds".into()), &buckets)
+        .set_buckets_for_metric(
+            Matcher::Full("ftpgate_upload_duration_seconds".into()),
+            &buckets,
+        )
         .ok()?
         .build_recorder();
     let handle = recorder.handle();

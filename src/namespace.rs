@@ -148,7 +148,11 @@ pub async fn resolve(catalog: &Catalog, s: &Session, path: &VPath) -> CoreResult
 /// Like [`resolve`], for operations that write: a single-component path that is not one of
 /// the caller's events would be something new at "/", which is refused as such (the same
 /// answer whether or not an event of that name exists for someone else).
-pub async fn resolve_for_write(catalog: &Catalog, s: &Session, path: &VPath) -> CoreResult<Location> {
+pub async fn resolve_for_write(
+    catalog: &Catalog,
+    s: &Session,
+    path: &VPath,
+) -> CoreResult<Location> {
     match resolve(catalog, s, path).await {
         Err(CoreError::NotFound) if path.len() == 1 => Err(CoreError::Denied(
             "the root holds one directory per event and is read-only",

@@ -54,21 +54,28 @@ pub struct OutboxRow {
 /// Is this a temporary name a client renames once the upload is complete?
 pub fn is_temp_name(name: &str, suffixes: &[String]) -> bool {
     let lower = name.to_ascii_lowercase();
-    suffixes.iter().any(|s| lower.ends_with(&s.to_ascii_lowercase()))
+    suffixes
+        .iter()
+        .any(|s| lower.ends_with(&s.to_ascii_lowercase()))
 }
 
 /// Adds the notification for a photo that became final, inside the commit transaction.
 /// Nothing is written when no webhook is configured for the deployment or the event.
 pub async fn enqueue(tx: &mut Tx, cfg: &Config, n: &Notification) -> CoreResult<()> {
-    let (event_url,): (Option<String>,) = sqlx::query_as("SELECT webhook_url FROM events WHERE id = $1")
-        .bind(&n.event)
-        .fetch_optional(&mut **tx)
-        .await?
-        .unwrap_or((None,));
-    let Some(url) = event_url.filter(|u| !u.is_empty()).or_else(|| cfg.webhook.url.clone()) else {
+    let (event_url,): (Option<String>,) =
+        sqlx::query_as("SELECT webhook_url FROM events WHERE id = $1")
+            .bind(&n.event)
+            .fetch_optional(&mut **tx)
+            .await?
+            .unwrap_or((None,));
+    let Some(url) = event_url
+        .filter(|u| !u.is_empty())
+        .or_else(|| cfg.webhook.url.clone())
+    else {
         return Ok(());
     };
-    let payload = serde_json::to_string(n).map_err(|e| crate::error::CoreError::Catalog(e.to_string()))?;
+    let payload =
+        serde_json::to_string(n).map_err(|e| crate::error::CoreError::Catalog(e.to_string()))?;
     let now = now_millis();
     sqlx::query(
         "INSERT INTO outbox (id, created_at, event, photographer, url, payload, status, attempts, next_attempt_at, locked_until) \
@@ -95,7 +102,8 @@ pub fn uploaded_at(ms: Millis) -> String {
 
 /// `sha256=<hex>` of HMAC-SHA256(secret, "{timestamp}.{body}").
 pub fn signature(secret: &str, timestamp: i64, body: &str) -> String {
-    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any length");
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret.as_bytes())
+        .expect("HMAC takes keys of any length");
     mac.update(timestamp.to_string().as_bytes());
     mac.update(b".");
     mac.update(body.as_bytes());
@@ -105,7 +113,9 @@ pub fn signature(secret: &str, timestamp: i64, body: &str) -> String {
 /// Delay before attempt `attempts + 1`: 2^attempts seconds, capped at 10 minutes, ±50 % jitter
 /// so a receiver coming back is not hit by every replica at once.
 pub fn backoff_ms(attempts: i64) -> i64 {
-    let base = 1000i64.saturating_mul(1i64 << attempts.clamp(0, 20)).min(600_000);
+    let base = 1000i64
+        .saturating_mul(1i64 << attempts.clamp(0, 20))
+        .min(600_000);
     let jitter: f64 = rand::rng().random_range(0.5..1.5);
     (base as f64 * jitter) as i64
 }
@@ -126,22 +136,35 @@ async fn claim(catalog: &Catalog, limit: i64, lease_ms: i64) -> CoreResult<Vec<O
         }
     };
     let mut tx = catalog.begin_write().await?;
-    let rows: Vec<OutboxRow> = sqlx::query_as(sql).bind(now).bind(now + lease_ms).bind(limit).fetch_all(&mut *tx).await?;
+    let rows: Vec<OutboxRow> = sqlx::query_as(sql)
+        .bind(now)
+        .bind(now + lease_ms)
+        .bind(limit)
+        .fetch_all(&mut *tx)
+        .await?;
     tx.commit().await?;
     Ok(rows)
 }
 
 async fn secret_for(catalog: &Catalog, cfg: &Config, event: &str) -> Option<String> {
-    let row: Option<(Option<String>,)> = sqlx::query_as("SELECT webhook_secret FROM events WHERE id = $1")
-        .bind(event)
-        .fetch_optional(catalog.pool())
-        .await
-        .ok()
-        .flatten();
-    row.and_then(|r| r.0).filter(|s| !s.is_empty()).or_else(|| cfg.webhook.secret.clone())
+    let row: Option<(Option<String>,)> =
+        sqlx::query_as("SELECT webhook_secret FROM events WHERE id = $1")
+            .bind(event)
+            .fetch_optional(catalog.pool())
+            .await
+            .ok()
+            .flatten();
+    row.and_then(|r| r.0)
+        .filter(|s| !s.is_empty())
+        .or_else(|| cfg.webhook.secret.clone())
 }
 
-async fn deliver(client: &reqwest::Client, catalog: &Catalog, cfg: &Config, row: &OutboxRow) -> Result<(), String> {
+async fn deliver(
+    client: &reqwest::Client,
+    catalog: &Catalog,
+    cfg: &Config,
+    row: &OutboxRow,
+) -> Result<(), String> {
     let ts = now_millis() / 1000;
     let mut req = client
         .post(&row.url)
@@ -159,7 +182,12 @@ async fn deliver(client: &reqwest::Client, catalog: &Catalog, cfg: &Config, row:
     }
 }
 
-async fn record(catalog: &Catalog, cfg: &Config, row: &OutboxRow, result: Result<(), String>) -> CoreResult<()> {
+async fn record(
+    catalog: &Catalog,
+    cfg: &Config,
+    row: &OutboxRow,
+    result: Result<(), String>,
+) -> CoreResult<()> {
     let now = now_millis();
     match result {
         Ok(()) => {
@@ -168,7 +196,8 @@ async fn record(catalog: &Catalog, cfg: &Config, row: &OutboxRow, result: Result
                 .bind(now)
                 .execute(catalog.pool())
                 .await?;
-            metrics::counter!("ftpgate_webhook_deliveries_total", "result" => "delivered").increment(1);
+            metrics::counter!("ftpgate_webhook_deliveries_total", "result" => "delivered")
+                .increment(1);
         }
         Err(e) => {
             let dead = now - row.created_at > cfg.webhook.max_age_secs as i64 * 1000;
@@ -265,7 +294,10 @@ mod tests {
     fn signature_is_hmac_of_timestamp_and_body() {
         // Reference value from Python's hmac module: HMAC-SHA256("k", "1700000000.{}").
         let sig = signature("k", 1_700_000_000, "{}");
-        assert_eq!(sig, "sha256=c6ef4734033cee2367414a0939385eca0397754aa7a59716da7463a9298b5146");
+        assert_eq!(
+            sig,
+            "sha256=c6ef4734033cee2367414a0939385eca0397754aa7a59716da7463a9298b5146"
+        );
         assert_ne!(sig, signature("k2", 1_700_000_000, "{}"));
         assert_ne!(sig, signature("k", 1_700_000_001, "{}"));
     }
@@ -274,7 +306,7 @@ mod tests {
     fn backoff_grows_and_is_capped() {
         for a in 0..30 {
             let b = backoff_ms(a);
-            assert!(b >= 500 && b <= 900_000, "{a}: {b}");
+            assert!((500..=900_000).contains(&b), "{a}: {b}");
         }
         assert!(backoff_ms(0) < 1500);
     }

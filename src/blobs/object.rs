@@ -296,12 +296,11 @@ impl ObjectBlobs {
     /// Metadata from the object's headers, completed by the sidecar for multipart blobs.
     pub async fn meta(&self, key: &str) -> CoreResult<Option<BlobMeta>> {
         let sidecar = self.path(&format!("{META_PREFIX}/{key}.json"));
-        if let Ok(r) = self.store.get(&sidecar).await {
-            if let Ok(b) = r.bytes().await {
-                if let Ok(m) = serde_json::from_slice::<BlobMeta>(&b) {
-                    return Ok(Some(m));
-                }
-            }
+        if let Ok(r) = self.store.get(&sidecar).await
+            && let Ok(b) = r.bytes().await
+            && let Ok(m) = serde_json::from_slice::<BlobMeta>(&b)
+        {
+            return Ok(Some(m));
         }
         let r = match self
             .store
@@ -467,11 +466,11 @@ impl ObjectWriter {
                     up.put_part(PutPayload::from(last)).await?;
                 }
             }
-            if let Some(mut up) = self.upload.take() {
-                if let Err(e) = up.complete().await {
-                    let _ = up.abort().await;
-                    return Err(e.into());
-                }
+            if let Some(mut up) = self.upload.take()
+                && let Err(e) = up.complete().await
+            {
+                let _ = up.abort().await;
+                return Err(e.into());
             }
             // The checksum is known only now; it goes into a small sidecar object.
             let json = serde_json::to_vec(meta).map_err(|e| CoreError::Storage(e.to_string()))?;
@@ -494,10 +493,10 @@ impl ObjectWriter {
     }
 
     pub async fn abort(mut self) {
-        if let Some(mut up) = self.upload.take() {
-            if let Err(e) = up.abort().await {
-                tracing::warn!(error = %e, path = %self.path, "could not abort a multipart upload; the bucket's lifecycle rule will");
-            }
+        if let Some(mut up) = self.upload.take()
+            && let Err(e) = up.abort().await
+        {
+            tracing::warn!(error = %e, path = %self.path, "could not abort a multipart upload; the bucket's lifecycle rule will");
         }
     }
 }
@@ -505,12 +504,12 @@ impl ObjectWriter {
 impl Drop for ObjectWriter {
     /// Dropped mid-upload (a cancelled task): abort the multipart upload in the background.
     fn drop(&mut self) {
-        if let Some(mut up) = self.upload.take() {
-            if let Ok(handle) = tokio::runtime::Handle::try_current() {
-                handle.spawn(async move {
-                    let _ = up.abort().await;
-                });
-            }
+        if let Some(mut up) = self.upload.take()
+            && let Ok(handle) = tokio::runtime::Handle::try_current()
+        {
+            handle.spawn(async move {
+                let _ = up.abort().await;
+            });
         }
     }
 }
@@ -696,7 +695,7 @@ mod tests {
         assert_eq!(
             b.get_config_value(&AmazonS3ConfigKey::CopyIfNotExists)
                 .as_deref(),
-            Some("header:cf-copy-destination-if-none-match:*")
+            Some("header: cf-copy-destination-if-none-match: *")
         );
         assert_eq!(
             b.get_config_value(&AmazonS3ConfigKey::Checksum),

@@ -60,12 +60,12 @@ impl Catalog {
         if backend == Backend::Sqlite {
             if let Some(path) = url.strip_prefix("sqlite://") {
                 let path = path.split('?').next().unwrap_or(path);
-                if let Some(dir) = std::path::Path::new(path).parent() {
-                    if !dir.as_os_str().is_empty() {
-                        std::fs::create_dir_all(dir).map_err(|e| {
-                            CoreError::Catalog(format!("cannot create {}: {e}", dir.display()))
-                        })?;
-                    }
+                if let Some(dir) = std::path::Path::new(path).parent()
+                    && !dir.as_os_str().is_empty()
+                {
+                    std::fs::create_dir_all(dir).map_err(|e| {
+                        CoreError::Catalog(format!("cannot create {}: {e}", dir.display()))
+                    })?;
                 }
             }
             if !url.contains("mode=") {
@@ -169,12 +169,11 @@ impl Catalog {
 
 /// Hides a password in a database URL before it reaches an error message or a log line.
 pub fn redact_url(url: &str) -> String {
-    if let Some((scheme, rest)) = url.split_once("://") {
-        if let Some((creds, host)) = rest.split_once('@') {
-            if let Some((user, _pw)) = creds.split_once(':') {
-                return format!("{scheme}://{user}:***@{host}");
-            }
-        }
+    if let Some((scheme, rest)) = url.split_once("://")
+        && let Some((creds, host)) = rest.split_once('@')
+        && let Some((user, _pw)) = creds.split_once(':')
+    {
+        return format!("{scheme}://{user}:***@{host}");
     }
     url.to_string()
 }

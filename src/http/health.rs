@@ -23,7 +23,10 @@ async fn healthz() -> Json<serde_json::Value> {
 
 async fn metrics() -> ([(axum::http::header::HeaderName, &'static str); 1], String) {
     (
-        [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
         crate::metrics::render(),
     )
 }

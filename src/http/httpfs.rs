@@ -93,10 +93,10 @@ impl Call {
 
 /// The caller's key: `X-API-KEY`, or the password of Basic auth.
 fn presented_key(headers: &HeaderMap) -> Option<String> {
-    if let Some(k) = headers.get("x-api-key").and_then(|v| v.to_str().ok()) {
-        if !k.is_empty() {
-            return Some(k.to_string());
-        }
+    if let Some(k) = headers.get("x-api-key").and_then(|v| v.to_str().ok())
+        && !k.is_empty()
+    {
+        return Some(k.to_string());
     }
     let basic = headers
         .get(header::AUTHORIZATION)?
@@ -133,7 +133,12 @@ impl FromRequestParts<Gateway> for Call {
             .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
             .unwrap_or_default();
         let raw_query = parts.uri.query().unwrap_or_default().to_string();
-        Ok(Call { session, path, query, raw_query })
+        Ok(Call {
+            session,
+            path,
+            query,
+            raw_query,
+        })
     }
 }
 

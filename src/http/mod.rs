@@ -21,13 +21,17 @@ use crate::gateway::Gateway;
 /// carried by every log line of the request. The span records method and path only: keys and
 /// tokens travel in headers, which are never logged.
 pub fn router(gw: Gateway) -> Router {
-    use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
+    use tower_http::request_id::{
+        MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+    };
 
     #[derive(Clone, Copy)]
     struct UlidRequestId;
     impl MakeRequestId for UlidRequestId {
         fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
-            axum::http::HeaderValue::from_str(&ulid::Ulid::new().to_string()).ok().map(RequestId::new)
+            axum::http::HeaderValue::from_str(&ulid::Ulid::new().to_string())
+                .ok()
+                .map(RequestId::new)
         }
     }
 

@@ -100,7 +100,8 @@ pub struct AuditPage {
 
 fn check_ip(s: &str) -> Result<String, AdminApiError> {
     let ok = (2..=45).contains(&s.len())
-        && s.bytes().all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.');
+        && s.bytes()
+            .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.');
     if !ok {
         return Err(AdminApiError::invalid(format!(
             "invalid ip {s:?}: give an IPv4 or IPv6 address"
@@ -139,8 +140,16 @@ async fn list(
         photographer,
         event: event.map(str::to_string),
         ip: f.ip.as_deref().map(check_ip).transpose()?,
-        since: f.since.as_deref().map(|s| parse_time("since", s)).transpose()?,
-        until: f.until.as_deref().map(|s| parse_time("until", s)).transpose()?,
+        since: f
+            .since
+            .as_deref()
+            .map(|s| parse_time("since", s))
+            .transpose()?,
+        until: f
+            .until
+            .as_deref()
+            .map(|s| parse_time("until", s))
+            .transpose()?,
         before_id: f.cursor.as_deref().map(decode_audit).transpose()?,
         limit: f.limit.unwrap_or(DEFAULT_LIMIT),
     };

@@ -31,7 +31,9 @@ fn encode(c: &Cursor) -> String {
 }
 
 fn bad() -> AdminApiError {
-    AdminApiError::invalid("invalid cursor: pass back the next_cursor of the previous page unchanged")
+    AdminApiError::invalid(
+        "invalid cursor: pass back the next_cursor of the previous page unchanged",
+    )
 }
 
 fn decode(s: &str) -> Result<Cursor, AdminApiError> {
@@ -55,9 +57,8 @@ pub fn decode_uploads(s: &str) -> Result<UploadPosition, AdminApiError> {
         Cursor::Uploads { t, p, u } => {
             // What reaches SQL is what a real row could hold.
             let user_ok = crate::domain::Username::parse(&u).is_ok_and(|n| n.as_str() == u);
-            let path_ok = !p.is_empty()
-                && p.len() <= MAX_PATH_BYTES
-                && !p.chars().any(char::is_control);
+            let path_ok =
+                !p.is_empty() && p.len() <= MAX_PATH_BYTES && !p.chars().any(char::is_control);
             if user_ok && path_ok {
                 Ok(UploadPosition {
                     updated_at: t,
@@ -98,7 +99,10 @@ mod tests {
     #[test]
     fn cursors_round_trip() {
         let c = encode_uploads(&pos());
-        assert!(c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+        assert!(
+            c.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        );
         assert_eq!(decode_uploads(&c).unwrap(), pos());
         assert_eq!(decode_audit(&encode_audit(42)).unwrap(), 42);
         let odd = UploadPosition {
@@ -116,7 +120,13 @@ mod tests {
 
     #[test]
     fn garbage_and_forged_cursors_are_refused() {
-        for s in ["", "!!!", "abc", "eyJrIjoidSJ9", &"A".repeat(MAX_CURSOR_LEN + 1)] {
+        for s in [
+            "",
+            "!!!",
+            "abc",
+            "eyJrIjoidSJ9",
+            &"A".repeat(MAX_CURSOR_LEN + 1),
+        ] {
             assert!(decode_uploads(s).is_err(), "{s:?}");
             assert!(decode_audit(s).is_err(), "{s:?}");
         }

@@ -10,8 +10,7 @@ use utoipa_axum::routes;
 
 use super::{
     AdminApiError, ApiJson, ApiPath, Caller, ErrorBody, EventState, FileType, check_event_id,
-    check_quantity, double_opt_int, double_option, file_types, opt_int, opt_time, parse_time,
-    time,
+    check_quantity, double_opt_int, double_option, file_types, opt_int, opt_time, parse_time, time,
 };
 use crate::admin::{self, EventPatch, MAX_EVENT_NAME};
 use crate::catalog::EventRow;
@@ -142,7 +141,10 @@ fn check_name(name: Option<&str>) -> Result<(), AdminApiError> {
     }
 }
 
-fn time_change(what: &str, v: Option<Option<String>>) -> Result<Option<Option<i64>>, AdminApiError> {
+fn time_change(
+    what: &str,
+    v: Option<Option<String>>,
+) -> Result<Option<Option<i64>>, AdminApiError> {
     v.map(|t| t.map(|s| parse_time(what, &s)).transpose())
         .transpose()
 }
@@ -184,7 +186,10 @@ impl EventChanges {
     summary = "List events",
     responses((status = 200, description = "Every event, by id", body = EventList))
 )]
-async fn list(State(gw): State<Gateway>, _caller: Caller) -> Result<Json<EventList>, AdminApiError> {
+async fn list(
+    State(gw): State<Gateway>,
+    _caller: Caller,
+) -> Result<Json<EventList>, AdminApiError> {
     let items = admin::list_events(gw.catalog()).await?;
     Ok(Json(EventList {
         items: items.into_iter().map(Event::from).collect(),
@@ -225,7 +230,9 @@ async fn create(
     }
     .into_patch()?;
     let ev = admin::create_event(gw.catalog(), &id, name.as_deref(), &patch).await?;
-    caller.record(&gw, "admin.event.add", None, Some(&ev.id)).await;
+    caller
+        .record(&gw, "admin.event.add", None, Some(&ev.id))
+        .await;
     Ok((
         StatusCode::CREATED,
         [(header::LOCATION, format!("/api/v1/events/{}", ev.id))],
@@ -279,7 +286,9 @@ async fn update(
     let patch = req.into_patch()?;
     let ev = admin::update_event(gw.catalog(), id, &patch).await?;
     if patch != EventPatch::default() {
-        caller.record(&gw, "admin.event.update", None, Some(&ev.id)).await;
+        caller
+            .record(&gw, "admin.event.update", None, Some(&ev.id))
+            .await;
     }
     Ok(Json(ev.into()))
 }
@@ -329,7 +338,10 @@ mod tests {
             r#"{"max_bytes": "10"}"#,
             r#"{"max_bytes": 1.5}"#,
         ] {
-            assert!(serde_json::from_str::<EventChanges>(body).is_err(), "{body}");
+            assert!(
+                serde_json::from_str::<EventChanges>(body).is_err(),
+                "{body}"
+            );
         }
     }
 }

@@ -157,7 +157,12 @@ async fn create(
         Err(e) => return Err(e.into()),
     };
     caller
-        .record(&gw, "admin.grant.add", Some(&g.photographer), Some(&g.event))
+        .record(
+            &gw,
+            "admin.grant.add",
+            Some(&g.photographer),
+            Some(&g.event),
+        )
         .await;
     Ok((
         StatusCode::CREATED,
@@ -191,7 +196,9 @@ async fn get_one(
 ) -> Result<Json<Grant>, AdminApiError> {
     let user = check_username(&username)?;
     let event = check_event_id(&event)?;
-    Ok(Json(admin::get_grant(gw.catalog(), user, event).await?.into()))
+    Ok(Json(
+        admin::get_grant(gw.catalog(), user, event).await?.into(),
+    ))
 }
 
 #[utoipa::path(
@@ -230,7 +237,12 @@ async fn update(
     .await?;
     if changed {
         caller
-            .record(&gw, "admin.grant.update", Some(&g.photographer), Some(&g.event))
+            .record(
+                &gw,
+                "admin.grant.update",
+                Some(&g.photographer),
+                Some(&g.event),
+            )
             .await;
     }
     Ok(Json(g.into()))

@@ -89,7 +89,9 @@ pub(crate) const MAX_PASSWORD_CHARS: usize = 256;
 
 fn ident_ok(s: &str, upper_ok: bool) -> bool {
     let b = s.as_bytes();
-    let first = |c: u8| c.is_ascii_lowercase() || c.is_ascii_digit() || (upper_ok && c.is_ascii_uppercase());
+    let first = |c: u8| {
+        c.is_ascii_lowercase() || c.is_ascii_digit() || (upper_ok && c.is_ascii_uppercase())
+    };
     (2..=64).contains(&b.len())
         && first(b[0])
         && b[1..]
@@ -178,7 +180,9 @@ impl<'de> Deserialize<'de> for WholeNumber {
             }
             fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<WholeNumber, E> {
                 // 2^63 as f64 is just out of i64's range; everything below it converts exactly.
-                if v.fract() == 0.0 && v >= -9_223_372_036_854_775_808.0 && v < 9_223_372_036_854_775_808.0 {
+                if v.fract() == 0.0
+                    && (-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&v)
+                {
                     Ok(WholeNumber(v as i64))
                 } else {
                     Err(E::custom(format!("{v} is not a whole number in range")))
@@ -450,7 +454,9 @@ impl FromRequestParts<Gateway> for Caller {
             Ok(Some(token)) => Ok(Caller { token, ip }),
             Ok(None) => {
                 tracing::info!(ip = ?ip, "admin API request with an unknown or revoked token");
-                Err(AdminApiError::unauthorized("unknown or revoked admin token"))
+                Err(AdminApiError::unauthorized(
+                    "unknown or revoked admin token",
+                ))
             }
             Err(e) => Err(e.into()),
         }
@@ -492,7 +498,12 @@ fn is_json(headers: &HeaderMap) -> bool {
     let Ok(ct) = ct.to_str() else {
         return false;
     };
-    let essence = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let essence = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     essence == "application/json"
         || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
@@ -530,18 +541,20 @@ where
         }
         // serde also reads a struct from an array of its fields in order; the API does not.
         if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
-            return Err(match serde_json::from_slice::<serde::de::IgnoredAny>(&bytes) {
-                Ok(_) => AdminApiError::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "invalid_body",
-                    "the body must be a JSON object",
-                ),
-                Err(e) => AdminApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "bad_json",
-                    format!("Failed to parse the request body as JSON: {e}"),
-                ),
-            });
+            return Err(
+                match serde_json::from_slice::<serde::de::IgnoredAny>(&bytes) {
+                    Ok(_) => AdminApiError::new(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "invalid_body",
+                        "the body must be a JSON object",
+                    ),
+                    Err(e) => AdminApiError::new(
+                        StatusCode::BAD_REQUEST,
+                        "bad_json",
+                        format!("Failed to parse the request body as JSON: {e}"),
+                    ),
+                },
+            );
         }
         match axum::Json::<T>::from_bytes(&bytes) {
             Ok(axum::Json(v)) => Ok(ApiJson(v)),
@@ -611,10 +624,24 @@ mod tests {
             assert!(check_username(ok).is_ok(), "{ok}");
             assert!(check_event_id(ok).is_ok(), "{ok}");
         }
-        assert!(check_username("Alice").is_ok(), "usernames fold, as in the CLI");
+        assert!(
+            check_username("Alice").is_ok(),
+            "usernames fold, as in the CLI"
+        );
         assert!(check_event_id("Wedding").is_err(), "event ids do not");
         for bad in [
-            "a", "-ab", ".ab", "_ab", "a b", " ab", "ab ", "ab\n", "a/b", "ünï", "", "\u{212A}ab",
+            "a",
+            "-ab",
+            ".ab",
+            "_ab",
+            "a b",
+            " ab",
+            "ab ",
+            "ab\n",
+            "a/b",
+            "ünï",
+            "",
+            "\u{212A}ab",
         ] {
             assert!(check_username(bad).is_err(), "{bad:?}");
             assert!(check_event_id(bad).is_err(), "{bad:?}");
@@ -626,9 +653,15 @@ mod tests {
     fn bearer_tokens_are_read_from_the_authorization_header() {
         let mut h = HeaderMap::new();
         assert_eq!(bearer(&h), None);
-        h.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer fgat_x"));
+        h.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Bearer fgat_x"),
+        );
         assert_eq!(bearer(&h), Some("fgat_x"));
-        h.insert(header::AUTHORIZATION, HeaderValue::from_static("bearer  fgat_y "));
+        h.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("bearer  fgat_y "),
+        );
         assert_eq!(bearer(&h), Some("fgat_y"));
         h.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic abc"));
         assert_eq!(bearer(&h), None);
@@ -646,8 +679,14 @@ mod tests {
             m: Option<Option<i64>>,
         }
         let b = |s: &str| serde_json::from_str::<B>(s).map(|b| (b.n, b.m));
-        assert_eq!(b(r#"{"n": 5, "m": 7.0}"#).unwrap(), (Some(5), Some(Some(7))));
-        assert_eq!(b(r#"{"n": 5e3, "m": null}"#).unwrap(), (Some(5000), Some(None)));
+        assert_eq!(
+            b(r#"{"n": 5, "m": 7.0}"#).unwrap(),
+            (Some(5), Some(Some(7)))
+        );
+        assert_eq!(
+            b(r#"{"n": 5e3, "m": null}"#).unwrap(),
+            (Some(5000), Some(None))
+        );
         assert_eq!(b("{}").unwrap(), (None, None));
         assert_eq!(b(r#"{"n": -0.0}"#).unwrap().0, Some(0));
         for bad in [
@@ -682,14 +721,33 @@ mod tests {
     fn errors_map_to_statuses() {
         let s = |e: AdminError| AdminApiError::from(e).status;
         assert_eq!(s(AdminError::Invalid("x".into())), StatusCode::BAD_REQUEST);
-        assert_eq!(s(AdminError::UnknownEvent("e".into())), StatusCode::NOT_FOUND);
-        assert_eq!(s(AdminError::UnknownPhotographer("p".into())), StatusCode::NOT_FOUND);
-        assert_eq!(s(AdminError::NoSuchGrant("p".into(), "e".into())), StatusCode::NOT_FOUND);
+        assert_eq!(
+            s(AdminError::UnknownEvent("e".into())),
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            s(AdminError::UnknownPhotographer("p".into())),
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            s(AdminError::NoSuchGrant("p".into(), "e".into())),
+            StatusCode::NOT_FOUND
+        );
         assert_eq!(s(AdminError::EventExists("e".into())), StatusCode::CONFLICT);
-        assert_eq!(s(AdminError::PhotographerExists("p".into())), StatusCode::CONFLICT);
-        assert_eq!(s(AdminError::Core(CoreError::AlreadyExists)), StatusCode::CONFLICT);
-        let internal = AdminApiError::from(AdminError::Core(CoreError::Catalog("SELECT secret".into())));
+        assert_eq!(
+            s(AdminError::PhotographerExists("p".into())),
+            StatusCode::CONFLICT
+        );
+        assert_eq!(
+            s(AdminError::Core(CoreError::AlreadyExists)),
+            StatusCode::CONFLICT
+        );
+        let internal =
+            AdminApiError::from(AdminError::Core(CoreError::Catalog("SELECT secret".into())));
         assert_eq!(internal.status, StatusCode::INTERNAL_SERVER_ERROR);
-        assert!(!internal.message.contains("secret"), "no SQL in client answers");
+        assert!(
+            !internal.message.contains("secret"),
+            "no SQL in client answers"
+        );
     }
 }

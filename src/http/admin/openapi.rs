@@ -81,14 +81,20 @@ fn error_response(description: &str) -> Response {
 /// Adds the shared error answers to every operation (keeping any an operation declares itself).
 pub fn finish(mut doc: Doc) -> Doc {
     let common = [
-        ("400", "Invalid input (identifier, value, query parameter, cursor…)"),
+        (
+            "400",
+            "Invalid input (identifier, value, query parameter, cursor…)",
+        ),
         ("401", "Missing, unknown or revoked bearer token"),
         ("500", "The gateway failed (its log has the details)"),
     ];
     let with_body = [
         ("413", "Body too large"),
         ("415", "Body not JSON"),
-        ("422", "JSON of the wrong shape (missing field, wrong type, unknown field)"),
+        (
+            "422",
+            "JSON of the wrong shape (missing field, wrong type, unknown field)",
+        ),
     ];
     for item in doc.paths.paths.values_mut() {
         let ops = [
@@ -126,7 +132,10 @@ mod tests {
     fn every_operation_is_secured_and_declares_its_errors() {
         let d = doc();
         assert!(d["openapi"].as_str().unwrap().starts_with("3."));
-        assert_eq!(d["components"]["securitySchemes"][BEARER]["scheme"], "bearer");
+        assert_eq!(
+            d["components"]["securitySchemes"][BEARER]["scheme"],
+            "bearer"
+        );
         assert_eq!(d["security"][0][BEARER], serde_json::json!([]));
         let paths = d["paths"].as_object().unwrap();
         let mut ops = 0;
@@ -136,7 +145,10 @@ mod tests {
             for (method, op) in item.as_object().unwrap() {
                 ops += 1;
                 let id = op["operationId"].as_str().unwrap_or_default().to_string();
-                assert!(ids.insert(id), "{method} {path}: operationId missing or not unique");
+                assert!(
+                    ids.insert(id),
+                    "{method} {path}: operationId missing or not unique"
+                );
                 let responses = op["responses"].as_object().unwrap();
                 for code in ["400", "401", "500"] {
                     assert!(responses.contains_key(code), "{method} {path} lacks {code}");

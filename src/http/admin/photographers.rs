@@ -8,7 +8,9 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{AdminApiError, ApiJson, ApiPath, Caller, ErrorBody, check_password, check_username, time};
+use super::{
+    AdminApiError, ApiJson, ApiPath, Caller, ErrorBody, check_password, check_username, time,
+};
 use crate::admin;
 use crate::catalog::PhotographerRow;
 use crate::gateway::Gateway;
@@ -67,7 +69,11 @@ pub struct NewPhotographer {
     #[schema(example = "alice", pattern = "^[A-Za-z0-9][A-Za-z0-9._-]{1,63}$")]
     pub username: String,
     /// Omit (or null) to have a strong one generated and returned once.
-    #[schema(min_length = 8, max_length = 256, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$")]
+    #[schema(
+        min_length = 8,
+        max_length = 256,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"
+    )]
     pub password: Option<String>,
 }
 
@@ -91,7 +97,11 @@ pub struct PhotographerChanges {
     /// `disabled` refuses logins and revokes the HTTPFs keys; `active` allows logins again.
     pub status: Option<PhotographerStatus>,
     /// A new password.
-    #[schema(min_length = 8, max_length = 256, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$")]
+    #[schema(
+        min_length = 8,
+        max_length = 256,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"
+    )]
     pub password: Option<String>,
 }
 
@@ -103,7 +113,10 @@ pub struct PhotographerChanges {
     summary = "List photographers",
     responses((status = 200, description = "Every photographer, by username", body = PhotographerList))
 )]
-async fn list(State(gw): State<Gateway>, _caller: Caller) -> Result<Json<PhotographerList>, AdminApiError> {
+async fn list(
+    State(gw): State<Gateway>,
+    _caller: Caller,
+) -> Result<Json<PhotographerList>, AdminApiError> {
     let items = admin::list_photographers(gw.catalog()).await?;
     Ok(Json(PhotographerList {
         items: items.into_iter().map(Photographer::from).collect(),
@@ -127,7 +140,14 @@ async fn create(
     State(gw): State<Gateway>,
     caller: Caller,
     ApiJson(req): ApiJson<NewPhotographer>,
-) -> Result<(StatusCode, [(header::HeaderName, String); 1], Json<CreatedPhotographer>), AdminApiError> {
+) -> Result<
+    (
+        StatusCode,
+        [(header::HeaderName, String); 1],
+        Json<CreatedPhotographer>,
+    ),
+    AdminApiError,
+> {
     let name = check_username(&req.username)?;
     if let Some(p) = &req.password {
         check_password(p)?;
@@ -139,7 +159,10 @@ async fn create(
     let p = Photographer::from(admin::get_photographer(gw.catalog(), user.as_str()).await?);
     Ok((
         StatusCode::CREATED,
-        [(header::LOCATION, format!("/api/v1/photographers/{}", p.username))],
+        [(
+            header::LOCATION,
+            format!("/api/v1/photographers/{}", p.username),
+        )],
         Json(CreatedPhotographer {
             username: p.username,
             status: p.status,
@@ -168,7 +191,9 @@ async fn get_one(
     ApiPath(username): ApiPath<String>,
 ) -> Result<Json<Photographer>, AdminApiError> {
     let name = check_username(&username)?;
-    Ok(Json(admin::get_photographer(gw.catalog(), name).await?.into()))
+    Ok(Json(
+        admin::get_photographer(gw.catalog(), name).await?.into(),
+    ))
 }
 
 #[utoipa::path(
@@ -213,7 +238,9 @@ async fn update(
         };
         caller.record(&gw, action, Some(user), None).await;
     }
-    Ok(Json(admin::get_photographer(gw.catalog(), user).await?.into()))
+    Ok(Json(
+        admin::get_photographer(gw.catalog(), user).await?.into(),
+    ))
 }
 
 #[utoipa::path(
@@ -238,7 +265,12 @@ async fn revoke_keys(
     admin::revoke_keys(gw.catalog(), name).await?;
     let p = admin::get_photographer(gw.catalog(), name).await?;
     caller
-        .record(&gw, "admin.photographer.revoke_keys", Some(&p.username), None)
+        .record(
+            &gw,
+            "admin.photographer.revoke_keys",
+            Some(&p.username),
+            None,
+        )
         .await;
     Ok(Json(p.into()))
 }

@@ -62,7 +62,10 @@ pub struct AdminTokenList {
     summary = "List admin tokens, active ones first",
     responses((status = 200, description = "Every token, revoked ones included", body = AdminTokenList))
 )]
-async fn list(State(gw): State<Gateway>, _caller: Caller) -> Result<Json<AdminTokenList>, AdminApiError> {
+async fn list(
+    State(gw): State<Gateway>,
+    _caller: Caller,
+) -> Result<Json<AdminTokenList>, AdminApiError> {
     let items = admin::list_admin_tokens(gw.catalog()).await?;
     Ok(Json(AdminTokenList {
         items: items.into_iter().map(AdminToken::from).collect(),

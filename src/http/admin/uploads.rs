@@ -8,7 +8,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::cursor::{decode_uploads, encode_uploads};
-use super::{AdminApiError, ApiPath, ApiQuery, Caller, ErrorBody, check_event_id, check_username, time};
+use super::{
+    AdminApiError, ApiPath, ApiQuery, Caller, ErrorBody, check_event_id, check_username, time,
+};
 use crate::admin;
 use crate::catalog::EntryRow;
 use crate::gateway::Gateway;

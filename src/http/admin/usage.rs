@@ -9,8 +9,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::{
-    AdminApiError, ApiPath, Caller, ErrorBody, FileType, GrantRole, check_event_id,
-    check_username, file_types,
+    AdminApiError, ApiPath, Caller, ErrorBody, FileType, GrantRole, check_event_id, check_username,
+    file_types,
 };
 use crate::admin::{self, UsageLine};
 use crate::gateway::Gateway;

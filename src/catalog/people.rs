@@ -193,8 +193,11 @@ impl Catalog {
         role: Role,
     ) -> CoreResult<()> {
         sqlx::query(
+            // A grant given again after a revoke finds the photographer's files still there:
+            // its usage starts from them, not from zero.
             "INSERT INTO grants (photographer, event, role, used_bytes, used_files, created_at) \
-             VALUES ($1, $2, $3, 0, 0, $4) \
+             SELECT $1, $2, $3, CAST(COALESCE(SUM(size), 0) AS BIGINT), COUNT(*), $4 FROM entries \
+             WHERE photographer = $1 AND event = $2 AND kind = 'file' \
              ON CONFLICT (photographer, event) DO UPDATE SET role = excluded.role",
         )
         .bind(user.as_str())

@@ -125,6 +125,9 @@ def test_tokens_are_listed_and_revoked_by_cli_and_api(gateway, admin):
     # Revoked through the API: refused at once; the CLI sees it revoked.
     admin.ok("DELETE", "/tokens/ci", status=204)
     admin.error(401, "GET", "/events", token=second)
+    record = admin.get("/audit", query={"limit": 1})["items"][0]
+    assert (record["action"], record["target"], record["door"]) == ("admin.token.revoke", "ci", "admin")
+    assert "ops" in record["detail"] and second not in json.dumps(record)
     assert "revoked" in gateway.cli_ok("admin-token", "list").stdout
     admin.error(404, "DELETE", "/tokens/ci")
     admin.error(400, "DELETE", "/tokens/Not%20A%20Name")

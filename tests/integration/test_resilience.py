@@ -269,9 +269,13 @@ class _PrivateSeaweed:
             try:
                 socket.create_connection(("127.0.0.1", p[0]), 0.5).close()
                 # the bucket, through the filer
+                import urllib.error
                 import urllib.request
-                urllib.request.urlopen(urllib.request.Request(
-                    f"http://127.0.0.1:{p[5]}/buckets/down-test/", method="POST"), timeout=2)
+                try:
+                    urllib.request.urlopen(urllib.request.Request(
+                        f"http://127.0.0.1:{p[5]}/buckets/down-test/", method="POST"), timeout=2)
+                except urllib.error.HTTPError:
+                    pass  # the filer answered: the bucket exists from the first start
                 return self
             except OSError:
                 time.sleep(0.3)

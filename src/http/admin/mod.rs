@@ -473,6 +473,18 @@ impl Caller {
         photographer: Option<&str>,
         event: Option<&str>,
     ) {
+        self.record_on(gw, action, photographer, event, None).await;
+    }
+
+    /// [`Caller::record`] of a change to something else (`target`), such as another token.
+    pub(crate) async fn record_on(
+        &self,
+        gw: &Gateway,
+        action: &'static str,
+        photographer: Option<&str>,
+        event: Option<&str>,
+        target: Option<&str>,
+    ) {
         gw.catalog()
             .audit(&AuditRecord {
                 door: Door::Admin.as_str(),
@@ -480,6 +492,7 @@ impl Caller {
                 result: "ok".into(),
                 photographer: photographer.map(str::to_string),
                 event: event.map(str::to_string),
+                target: target.map(str::to_string),
                 ip: self.ip.map(|ip| ip.to_string()),
                 detail: Some(format!("admin token {}", self.token)),
                 ..Default::default()

@@ -113,6 +113,8 @@ async fn revoke(
         }
         Err(e) => return Err(e.into()),
     }
-    caller.record(&gw, "admin.token.revoke", None, None).await;
+    caller
+        .record_on(&gw, "admin.token.revoke", None, None, Some(&name))
+        .await;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -530,8 +530,11 @@ async fn reconcile(cfg: &Config, fix: bool, rebuild: bool, grace_secs: u64) -> a
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Blocking threads do the file I/O of uploads; a bound makes many concurrent uploads queue
+    // instead of growing hundreds of threads (and their allocator arenas).
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .max_blocking_threads(32)
         .build()
     {
         Ok(rt) => rt,

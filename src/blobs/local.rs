@@ -22,8 +22,13 @@ pub struct LocalStore {
     root: PathBuf,
 }
 
+/// Small network chunks are gathered into writes of this size: far fewer blocking-pool round
+/// trips per file, while memory per upload stays small.
+const WRITE_BUFFER: usize = 256 * 1024;
+
 pub struct LocalWriter {
     file: Option<fs::File>,
+    pending: bytes::BytesMut,
     tmp: PathBuf,
     dest: PathBuf,
     meta_dest: PathBuf,
@@ -90,8 +95,11 @@ impl LocalStore {
             .create_new(true)
             .open(&tmp)
             .await?;
+        let mut file = file;
+        file.set_max_buf_size(WRITE_BUFFER);
         Ok(LocalWriter {
             file: Some(file),
+            pending: bytes::BytesMut::new(),
             tmp,
             dest,
             meta_dest,
@@ -179,10 +187,18 @@ impl LocalStore {
 
 impl LocalWriter {
     pub async fn write(&mut self, data: Bytes) -> CoreResult<()> {
-        match self.file.as_mut() {
-            Some(f) => Ok(f.write_all(&data).await?),
-            None => Err(CoreError::Storage("write after finish".into())),
+        let Some(f) = self.file.as_mut() else {
+            return Err(CoreError::Storage("write after finish".into()));
+        };
+        if self.pending.is_empty() && data.len() >= WRITE_BUFFER {
+            return Ok(f.write_all(&data).await?);
         }
+        self.pending.extend_from_slice(&data);
+        if self.pending.len() >= WRITE_BUFFER {
+            let chunk = self.pending.split();
+            f.write_all(&chunk).await?;
+        }
+        Ok(())
     }
 
     pub async fn finish(mut self, meta: Option<&BlobMeta>) -> CoreResult<()> {
@@ -198,6 +214,10 @@ impl LocalWriter {
         let Some(mut f) = self.file.take() else {
             return Err(CoreError::Storage("finish called twice".into()));
         };
+        if !self.pending.is_empty() {
+            let rest = self.pending.split();
+            f.write_all(&rest).await?;
+        }
         f.flush().await?;
         f.sync_all().await?;
         drop(f);

@@ -38,6 +38,17 @@ impl FileInfo {
         }
     }
 
+    fn from_listing(e: &crate::catalog::ListingRow) -> FileInfo {
+        FileInfo {
+            name: e.name.clone(),
+            is_dir: e.kind == "dir",
+            size: e.size.max(0) as u64,
+            mtime: e.mtime,
+            mime: e.content_type.clone(),
+            sha256: e.sha256.clone(),
+        }
+    }
+
     fn from_entry(e: &EntryRow) -> FileInfo {
         FileInfo {
             name: e.name.clone(),
@@ -179,7 +190,7 @@ impl Gateway {
                 .children(&a.ns, "")
                 .await?
                 .iter()
-                .map(FileInfo::from_entry)
+                .map(FileInfo::from_listing)
                 .collect()),
             Location::Inside(a, rel) => {
                 let e = self
@@ -195,7 +206,7 @@ impl Gateway {
                     .children(&a.ns, &rel.path)
                     .await?
                     .iter()
-                    .map(FileInfo::from_entry)
+                    .map(FileInfo::from_listing)
                     .collect())
             }
         }

@@ -18,9 +18,18 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(cmd) = parse(&line) {
         // Path arguments are never empty (a missing one is a parse error).
         match &cmd {
-            Command::Cwd(p) | Command::Mkd(p) | Command::Rmd(p) | Command::Dele(p)
-            | Command::Rnfr(p) | Command::Rnto(p) | Command::Size(p) | Command::Mdtm(p)
-            | Command::Retr(p) | Command::Stor(p) | Command::Appe(p) | Command::Hash(p) => {
+            Command::Cwd(p)
+            | Command::Mkd(p)
+            | Command::Rmd(p)
+            | Command::Dele(p)
+            | Command::Rnfr(p)
+            | Command::Rnto(p)
+            | Command::Size(p)
+            | Command::Mdtm(p)
+            | Command::Retr(p)
+            | Command::Stor(p)
+            | Command::Appe(p)
+            | Command::Hash(p) => {
                 assert!(!p.is_empty());
             }
             _ => {}

@@ -12,7 +12,7 @@ mod lockout;
 mod people;
 
 pub use audit::{AuditQuery, AuditRecord, AuditRow};
-pub use entries::{EntryKind, EntryRow, Ns};
+pub use entries::{EntryKind, EntryRow, ListingRow, Ns};
 pub use lockout::LockoutOutcome;
 pub use people::{EventRow, GrantRow, PhotographerRow};
 

@@ -137,12 +137,15 @@ run() {
         exit 1
     }
     t1=$(date +%s.%N)
+    sync  # what it takes until the files are on disk (ftpgate's are, before each 226)
+    local t2
+    t2=$(date +%s.%N)
     local count
     count=$(lftp -c "$COMMON $settings open -u $user,$pw -p $port 127.0.0.1; cls -1 $target/" | wc -l)
     [ "$count" -eq "$FILES" ] || { echo "$name $mode: $count files on the server, expected $FILES" >&2; exit 1; }
     # Free the space again (not timed).
     lftp -c "$COMMON $settings open -u $user,$pw -p $port 127.0.0.1; rm -r $target" >/dev/null 2>&1 || true
-    python3 -c "print(f'{$t1 - $t0:.3f}')"
+    python3 -c "print(f'{$t1 - $t0:.3f} {$t2 - $t0:.3f}')"
 }
 
 declare -A BEST
@@ -154,10 +157,12 @@ for round in $(seq "$ROUNDS"); do
             else
                 s=$(run pureftpd "$mode" "$PF_PORT" bench "$PF_PW" "" "$round")
             fi
-            echo "round $round: $server $mode ${s}s" >&2
+            read -r s ssync <<<"$s"
+            echo "round $round: $server $mode ${s}s (${ssync}s until synced)" >&2
             key="$server-$mode"
             if [ -z "${BEST[$key]:-}" ] || python3 -c "import sys; sys.exit(0 if $s < ${BEST[$key]} else 1)"; then
                 BEST[$key]=$s
+                BEST[$key-sync]=$ssync
             fi
         done
     done
@@ -175,14 +180,17 @@ CAT=$(python3 -c "print(f'{$t1 - $t0:.3f}')")
 CATSYNC=$(python3 -c "print(f'{$t2 - $t0:.3f}')")
 
 python3 - "$TOTAL_MIB" "$FILES" "$SIZE_MIB" "$PARALLEL" "${BEST[pureftpd-ftp]}" "${BEST[ftpgate-ftp]}" \
-    "${BEST[pureftpd-ftps]}" "${BEST[ftpgate-ftps]}" "$CAT" "$CATSYNC" <<'EOF'
+    "${BEST[pureftpd-ftps]}" "${BEST[ftpgate-ftps]}" "$CAT" "$CATSYNC" \
+    "${BEST[pureftpd-ftp-sync]}" "${BEST[pureftpd-ftps-sync]}" <<'EOF'
 import sys
 total, files, size, par = (int(x) for x in sys.argv[1:5])
-pf, gw, pfs, gws, cat, catsync = (float(x) for x in sys.argv[5:11])
+pf, gw, pfs, gws, cat, catsync, pfsync, pfssync = (float(x) for x in sys.argv[5:13])
 print(f"\n{files} x {size} MiB JPEGs, lftp mirror -R --parallel={par}, loopback, same disk\n")
-print(f"{'mode':<6} {'pure-ftpd':>16} {'ftpgate':>16} {'ftpgate/pure-ftpd':>18}")
-for mode, a, b in (("FTP", pf, gw), ("FTPS", pfs, gws)):
-    print(f"{mode:<6} {total/a:>9.1f} MiB/s {total/b:>9.1f} MiB/s {a/b:>17.2f}x")
+print(f"{'mode':<6} {'pure-ftpd':>16} {'ftpgate':>16} {'ftpgate/pure-ftpd':>18}"
+      f" {'pure-ftpd+sync':>17} {'ftpgate/(pure-ftpd+sync)':>25}")
+for mode, a, b, c in (("FTP", pf, gw, pfsync), ("FTPS", pfs, gws, pfssync)):
+    print(f"{mode:<6} {total/a:>9.1f} MiB/s {total/b:>9.1f} MiB/s {a/b:>17.2f}x"
+          f" {total/c:>11.1f} MiB/s {c/b:>24.2f}x")
 print(f"\nreference: cat to the same disk {total/cat:.1f} MiB/s (page cache), "
       f"{total/catsync:.1f} MiB/s including sync")
 print(f"seconds: pure-ftpd {pf:.2f} / {pfs:.2f}, ftpgate {gw:.2f} / {gws:.2f} (FTP / FTPS)")

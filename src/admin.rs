@@ -739,6 +739,59 @@ pub async fn admin_token_holder(
     Ok(Some(row.name))
 }
 
+/// Upload notifications, newest first, optionally of one status (dead letters included).
+pub async fn list_notifications(
+    catalog: &Catalog,
+    status: Option<&str>,
+    limit: i64,
+) -> AdminResult<Vec<crate::outbox::OutboxRow>> {
+    Ok(sqlx::query_as(
+        "SELECT * FROM outbox WHERE ($1 IS NULL OR status = $1) ORDER BY created_at DESC, id DESC LIMIT $2",
+    )
+    .bind(status)
+    .bind(limit.clamp(1, 1000))
+    .fetch_all(catalog.pool())
+    .await
+    .map_err(CoreError::from)?)
+}
+
+/// Sends one event's notifications to its own receiver (`None`: the deployment's webhook).
+pub async fn set_event_webhook(
+    catalog: &Catalog,
+    id: &str,
+    url: Option<&str>,
+    secret: Option<&str>,
+) -> AdminResult<()> {
+    let eid = event_id(id)?;
+    let url = url.map(str::trim).filter(|u| !u.is_empty());
+    if let Some(u) = url
+        && (!(u.starts_with("http://") || u.starts_with("https://"))
+            || u.len() > 2048
+            || u.chars().any(char::is_control))
+    {
+        return Err(AdminError::Invalid(
+            "webhook url must be an http:// or https:// URL".into(),
+        ));
+    }
+    let secret = secret.filter(|s| !s.is_empty());
+    if secret.is_some_and(|s| s.len() > 1024 || s.chars().any(char::is_control)) {
+        return Err(AdminError::Invalid(
+            "webhook secret must be at most 1024 bytes without control characters".into(),
+        ));
+    }
+    let r = sqlx::query("UPDATE events SET webhook_url = $2, webhook_secret = $3 WHERE id = $1")
+        .bind(eid.as_str())
+        .bind(url)
+        .bind(secret)
+        .execute(catalog.pool())
+        .await
+        .map_err(CoreError::from)?;
+    if r.rows_affected() == 0 {
+        return Err(AdminError::UnknownEvent(eid.to_string()));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod settings_tests {
     use super::*;

@@ -92,6 +92,15 @@ enum PhotographerCmd {
 
 #[derive(Subcommand)]
 enum EventCmd {
+    /// Send this event's upload notifications to its own receiver (without --url: back to the
+    /// deployment's webhook). The signing secret is read from standard input with --secret-stdin.
+    Webhook {
+        event_id: String,
+        #[arg(long)]
+        url: Option<String>,
+        #[arg(long)]
+        secret_stdin: bool,
+    },
     Add {
         event_id: String,
         #[arg(long)]
@@ -353,6 +362,23 @@ async fn operator(catalog: &Catalog, cmd: Command) -> anyhow::Result<()> {
             EventCmd::Open { event_id } => {
                 admin::set_event_status(catalog, &event_id, EventStatus::Open).await?;
                 println!("opened {event_id}");
+            }
+            EventCmd::Webhook {
+                event_id,
+                url,
+                secret_stdin,
+            } => {
+                let secret = if secret_stdin {
+                    Some(read_password_stdin()?)
+                } else {
+                    None
+                };
+                admin::set_event_webhook(catalog, &event_id, url.as_deref(), secret.as_deref())
+                    .await?;
+                match url {
+                    Some(u) => println!("notifications of {event_id} go to {u}"),
+                    None => println!("notifications of {event_id} go to the deployment's webhook"),
+                }
             }
             EventCmd::Archive { event_id } => {
                 admin::set_event_status(catalog, &event_id, EventStatus::Archived).await?;

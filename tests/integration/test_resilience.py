@@ -320,3 +320,58 @@ def test_store_down_gives_clean_errors_then_recovers(gateway_factory, catalog):
         assert c.open("/fair/before.jpg").body == tiny_jpeg(1)
     finally:
         weed.stop()
+
+
+def test_check_names_each_store_problem(gateway, catalog):
+    """`ftpgate check`: a wrong secret, a missing bucket and a closed port are three distinct,
+    clear messages (and a working store is reported as such)."""
+    if catalog[0] != "sqlite-s3":
+        pytest.skip("needs the S3 test server")
+    ok = gateway.cli("check")
+    assert ok.returncode == 0 and "blobs: ok" in ok.stdout, ok.stdout + ok.stderr
+    cases = {
+        "FTPGATE_BLOBS__SECRET_ACCESS_KEY": ("wrong-secret", "credentials were refused"),
+        "FTPGATE_BLOBS__URL": ("s3://no-such-bucket-here/x", "bucket does not exist"),
+        "FTPGATE_BLOBS__ENDPOINT": (f"http://127.0.0.1:{free_port()}", "cannot reach the S3 endpoint"),
+    }
+    seen = set()
+    for key, (value, expected) in cases.items():
+        saved = gateway.env_settings[key]
+        gateway.env_settings[key] = value
+        gateway.env_settings["FTPGATE_BLOBS__RETRY_TIMEOUT_SECS"] = "2"
+        try:
+            r = gateway.cli("check")
+        finally:
+            gateway.env_settings[key] = saved
+            del gateway.env_settings["FTPGATE_BLOBS__RETRY_TIMEOUT_SECS"]
+        assert r.returncode != 0, r.stdout
+        line = next(line for line in r.stdout.splitlines() if line.startswith("blobs:"))
+        assert expected in line, line
+        seen.add(line.split(":")[2])
+    assert len(seen) == 3
+
+
+def test_event_webhook_and_dead_letters_in_the_api(gateway_factory):
+    recv = _Receiver(fail_first=0, secret="ev-secret").start()
+    try:
+        g = gateway_factory({"FTPGATE_WEBHOOK__URL": f"http://127.0.0.1:{free_port()}/nobody",
+                             "FTPGATE_WEBHOOK__MAX_AGE_SECS": "1"})
+        c = g.photographer("pia", ["own", "shared"])
+        g.cli_ok("event", "webhook", "own", "--url", recv.url, "--secret-stdin", input="ev-secret\n")
+        assert c.create("/own/a.jpg", tiny_jpeg(1)).status in (200, 201)
+        assert c.create("/shared/b.jpg", tiny_jpeg(2)).status in (200, 201)
+        _wait(lambda: any(d["path"] == "a.jpg" for d in recv.delivered()), 10, "the event's own webhook")
+        assert all(d["event"] == "own" for d in recv.delivered())
+        token = g.cli_ok("admin-token", "create", "ops").stdout.strip().splitlines()[-1]
+        auth = [("Authorization", f"Bearer {token}")]
+
+        def dead():
+            r = g.http("GET", "/api/v1/notifications?status=dead", headers=auth)
+            assert r.status == 200, r
+            return [n for n in json.loads(r.body)["items"] if n["event"] == "shared"]
+        # The deployment's receiver does not exist: past max_age the row is dead, and visible.
+        _wait(lambda: len(dead()) == 1, 30, "a dead notification in the API")
+        metrics = g.http("GET", "/metrics").body.decode()
+        assert "ftpgate_outbox_dead 1" in metrics
+    finally:
+        recv.stop()

@@ -17,6 +17,7 @@ mod audit;
 mod cursor;
 mod events;
 mod grants;
+mod notifications;
 mod openapi;
 mod photographers;
 mod tokens;

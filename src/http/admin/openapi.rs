@@ -13,7 +13,9 @@ use utoipa::openapi::{OpenApi as Doc, Ref};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 
-use super::{ErrorBody, audit, events, grants, photographers, tokens, uploads, usage};
+use super::{
+    ErrorBody, audit, events, grants, notifications, photographers, tokens, uploads, usage,
+};
 use crate::gateway::Gateway;
 
 /// The name of the security scheme in the document (also spelt out in `ApiDoc`).
@@ -66,6 +68,7 @@ pub fn router() -> OpenApiRouter<Gateway> {
         .merge(uploads::routes())
         .merge(audit::routes())
         .merge(tokens::routes())
+        .merge(notifications::routes())
 }
 
 fn error_response(description: &str) -> Response {

@@ -763,10 +763,9 @@ pub async fn set_event_webhook(
     secret: Option<&str>,
 ) -> AdminResult<()> {
     let eid = event_id(id)?;
-    let url = url.map(str::trim).filter(|u| !u.is_empty());
     if let Some(u) = url
         && (!(u.starts_with("http://") || u.starts_with("https://"))
-            || u.len() > 2048
+            || u.chars().count() > 2048
             || u.chars().any(char::is_control))
     {
         return Err(AdminError::Invalid(
@@ -774,9 +773,9 @@ pub async fn set_event_webhook(
         ));
     }
     let secret = secret.filter(|s| !s.is_empty());
-    if secret.is_some_and(|s| s.len() > 1024 || s.chars().any(char::is_control)) {
+    if secret.is_some_and(|s| s.chars().count() > 1024 || s.chars().any(char::is_control)) {
         return Err(AdminError::Invalid(
-            "webhook secret must be at most 1024 bytes without control characters".into(),
+            "webhook secret must be at most 1024 characters without control characters".into(),
         ));
     }
     let r = sqlx::query("UPDATE events SET webhook_url = $2, webhook_secret = $3 WHERE id = $1")

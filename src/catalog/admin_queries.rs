@@ -64,15 +64,6 @@ impl UploadPosition {
     }
 }
 
-fn is_unique_violation(e: &sqlx::Error) -> bool {
-    match e {
-        sqlx::Error::Database(db) => {
-            db.is_unique_violation() || db.message().contains("UNIQUE constraint failed")
-        }
-        _ => false,
-    }
-}
-
 fn flag<T>(change: &Option<T>) -> i64 {
     i64::from(change.is_some())
 }
@@ -90,11 +81,7 @@ impl Catalog {
         .bind(now_millis())
         .execute(self.pool())
         .await;
-        match r {
-            Ok(_) => Ok(()),
-            Err(e) if is_unique_violation(&e) => Err(CoreError::AlreadyExists),
-            Err(e) => Err(e.into()),
-        }
+        super::inserted(r)
     }
 
     pub async fn admin_token_by_hash(&self, token_hash: &str) -> CoreResult<Option<AdminTokenRow>> {

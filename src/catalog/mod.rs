@@ -167,6 +167,20 @@ impl Catalog {
     }
 }
 
+/// The result of an INSERT whose key may already exist: a unique violation becomes
+/// `AlreadyExists` (so callers can say which thing exists), anything else a catalog error.
+pub(crate) fn inserted(r: Result<sqlx::any::AnyQueryResult, sqlx::Error>) -> CoreResult<()> {
+    match r {
+        Ok(_) => Ok(()),
+        Err(sqlx::Error::Database(db))
+            if db.is_unique_violation() || db.message().contains("UNIQUE constraint failed") =>
+        {
+            Err(CoreError::AlreadyExists)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Hides a password in a database URL before it reaches an error message or a log line.
 pub fn redact_url(url: &str) -> String {
     if let Some((scheme, rest)) = url.split_once("://")

@@ -71,15 +71,6 @@ macro_rules! grant_select {
     };
 }
 
-fn is_unique_violation(e: &sqlx::Error) -> bool {
-    match e {
-        sqlx::Error::Database(db) => {
-            db.is_unique_violation() || db.message().contains("UNIQUE constraint failed")
-        }
-        _ => false,
-    }
-}
-
 impl Catalog {
     pub async fn insert_photographer(
         &self,
@@ -95,11 +86,7 @@ impl Catalog {
         .bind(now_millis())
         .execute(self.pool())
         .await;
-        match r {
-            Ok(_) => Ok(()),
-            Err(e) if is_unique_violation(&e) => Err(CoreError::AlreadyExists),
-            Err(e) => Err(e.into()),
-        }
+        super::inserted(r)
     }
 
     pub async fn photographer(&self, username: &str) -> CoreResult<Option<PhotographerRow>> {
@@ -153,11 +140,7 @@ impl Catalog {
         .bind(now_millis())
         .execute(self.pool())
         .await;
-        match r {
-            Ok(_) => Ok(()),
-            Err(e) if is_unique_violation(&e) => Err(CoreError::AlreadyExists),
-            Err(e) => Err(e.into()),
-        }
+        super::inserted(r)
     }
 
     pub async fn event(&self, id: &str) -> CoreResult<Option<EventRow>> {

@@ -164,6 +164,7 @@ def test_the_openapi_document_needs_no_token_and_describes_the_api(gateway):
         ("/api/v1/grants/{username}/{event}", "patch"),
         ("/api/v1/grants/{username}/{event}", "delete"),
         ("/api/v1/audit", "get"), ("/api/v1/tokens", "get"), ("/api/v1/tokens/{name}", "delete"),
+        ("/api/v1/notifications", "get"), ("/api/v1/events/{id}/webhook", "put"),
     }
     found = {(p, m) for p, item in doc["paths"].items() for m in item}
     assert found == expected

@@ -107,8 +107,13 @@ async fn list(
 #[serde(deny_unknown_fields)]
 pub struct EventWebhook {
     /// `http://` or `https://` URL, or null.
+    #[schema(
+        max_length = 2048,
+        pattern = "^https?://[^\\u0000-\\u001f\\u007f-\\u009f]*$"
+    )]
     pub url: Option<String>,
     /// HMAC-SHA256 key for `X-Ftpgate-Signature`, or null. Never shown back.
+    #[schema(max_length = 1024, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$")]
     pub secret: Option<String>,
 }
 

@@ -167,8 +167,9 @@ mod tests {
                 );
             }
         }
-        // photographers 5, events 4, grants 5, usage 2, uploads 1, audit 1, tokens 2
-        assert_eq!(ops, 20, "{:?}", paths.keys().collect::<Vec<_>>());
+        // photographers 5, events 4, grants 5, usage 2, uploads 1, audit 1, tokens 2,
+        // notifications 2
+        assert_eq!(ops, 22, "{:?}", paths.keys().collect::<Vec<_>>());
     }
 
     #[test]

@@ -188,7 +188,7 @@ async fn open(State(gw): State<Gateway>, c: Call) -> Result<Response, ApiError> 
 const DRAIN_LIMIT_BYTES: u64 = 64 << 20;
 const DRAIN_LIMIT_TIME: std::time::Duration = std::time::Duration::from_secs(15);
 
-async fn drain(mut stream: axum::body::BodyDataStream) {
+pub(crate) async fn drain(mut stream: axum::body::BodyDataStream) {
     let mut seen = 0u64;
     let _ = tokio::time::timeout(DRAIN_LIMIT_TIME, async {
         while let Some(Ok(chunk)) = stream.next().await {

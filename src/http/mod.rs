@@ -43,11 +43,34 @@ pub fn router(gw: Gateway) -> Router {
         .merge(auth_hook::routes())
         .merge(httpfs::routes())
         .merge(health::routes())
+        .fallback(unmatched)
+        .method_not_allowed_fallback(wrong_method)
         .merge(admin::routes())
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(trace)
         .layer(SetRequestIdLayer::x_request_id(UlidRequestId))
         .with_state(gw)
+}
+
+/// Requests that match no route can still carry an upload body (a client that sent a raw '/'
+/// in an HTTPFs name): read it, bounded, before answering, so the answer is not lost to a
+/// TCP reset.
+async fn unmatched(body: axum::body::Body) -> Response {
+    httpfs::drain(body.into_data_stream()).await;
+    (
+        StatusCode::NOT_FOUND,
+        axum::Json(json!({ "message": "Not Found", "error": "no such endpoint" })),
+    )
+        .into_response()
+}
+
+async fn wrong_method(body: axum::body::Body) -> Response {
+    httpfs::drain(body.into_data_stream()).await;
+    (
+        StatusCode::METHOD_NOT_ALLOWED,
+        axum::Json(json!({ "message": "Method Not Allowed", "error": "this endpoint takes another method" })),
+    )
+        .into_response()
 }
 
 /// SFTPGo reads only the status (CONTRACT §1.4): 401/403 → permission denied, 404 → not found,

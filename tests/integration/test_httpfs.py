@@ -137,10 +137,19 @@ def test_file_larger_than_max_file_size_is_413(gateway, alice):
     assert_no_leftovers(gateway, blobs_before=blobs, others_before=others)
 
 
-@pytest.mark.skip(reason="no fixed-surface way to give an event a quota yet (CLI `event add` has "
-                         "no quota option); enable once one exists: expect 507 and nothing left")
 def test_quota_exceeded_is_507(gateway, alice):
-    pass
+    """An event quota of 100 000 bytes: a file that fits is stored, one that would pass the
+    quota is refused with 507 while streaming, nothing of it is left, and the usage is
+    unchanged; deleting frees room again."""
+    gateway.cli_ok("event", "set", EV.strip("/"), "--max-bytes", "100000")
+    put(alice, f"{EV}/fits.jpg", random_jpeg(60_000, seed=11))
+    blobs, others = gateway.blob_files(), gateway.other_files()
+    assert_status(alice.create(f"{EV}/too-much.jpg", random_jpeg(50_000, seed=12)), 507)
+    assert_gone(alice, f"{EV}/too-much.jpg")
+    assert_no_leftovers(gateway, blobs_before=blobs, others_before=others)
+    assert alice.dirsize(EV).json() == {"files": 1, "size": 60_000}
+    assert_ok(alice.remove(f"{EV}/fits.jpg"))
+    put(alice, f"{EV}/now-fits.jpg", random_jpeg(90_000, seed=13))
 
 
 def test_open_with_offset_returns_200_and_the_rest(alice):

@@ -7,7 +7,7 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 
 use crate::blobs::{BlobStore, BlobStream};
-use crate::catalog::{self, AuditRecord, Catalog, EntryRow};
+use crate::catalog::{self, AuditRecord, Catalog, EntryRow, Ns};
 use crate::config::Config;
 use crate::domain::{Millis, now_millis};
 use crate::error::{CoreError, CoreResult};
@@ -303,7 +303,7 @@ impl Gateway {
         }
         require_parent_dir(&mut tx, &a, &rel).await?;
         let now = now_millis();
-        catalog::entries::put_entry(&mut tx, &dir_row(&a, &rel.path, now)).await?;
+        catalog::entries::put_entry(&mut tx, &dir_row(&a.ns, &rel.path, now)).await?;
         let mut r = self.audit_base(s, "mkdir", Some(&a));
         r.path = Some(path.to_string());
         r.result = "ok".into();
@@ -555,11 +555,12 @@ impl Gateway {
     }
 }
 
-fn dir_row(a: &Access, path: &str, now: Millis) -> EntryRow {
+/// A directory entry at `path`; file rows start from it too (`..dir_row(…)`).
+pub(crate) fn dir_row(ns: &Ns, path: &str, now: Millis) -> EntryRow {
     let (parent, name) = RelPath::split_parent(path);
     EntryRow {
-        event: a.ns.event.clone(),
-        photographer: a.ns.photographer.clone(),
+        event: ns.event.clone(),
+        photographer: ns.photographer.clone(),
         path: path.to_string(),
         parent,
         name,
@@ -596,15 +597,15 @@ pub(crate) async fn require_parent_dir(
 /// made, as S3-minded tools do); refuses if an ancestor is a file.
 pub(crate) async fn ensure_parent_dirs(
     tx: &mut catalog::Tx,
-    a: &Access,
+    ns: &Ns,
     rel: &RelPath,
     now: Millis,
 ) -> CoreResult<()> {
     for dir in rel.ancestors() {
-        match catalog::entries::entry(tx, &a.ns, &dir).await? {
+        match catalog::entries::entry(tx, ns, &dir).await? {
             Some(e) if e.is_dir() => {}
             Some(_) => return Err(CoreError::NotADirectory),
-            None => catalog::entries::put_entry(tx, &dir_row(a, &dir, now)).await?,
+            None => catalog::entries::put_entry(tx, &dir_row(ns, &dir, now)).await?,
         }
     }
     Ok(())

@@ -386,7 +386,7 @@ impl Upload {
         if self.opts.parent_must_exist {
             require_parent_dir(&mut tx, &self.access, &self.rel).await?;
         } else {
-            ensure_parent_dirs(&mut tx, &self.access, &self.rel, now).await?;
+            ensure_parent_dirs(&mut tx, &ns, &self.rel, now).await?;
         }
         let (old_size, old_files) = existing.as_ref().map_or((0, 0), |e| (e.size, 1));
         apply_usage(&mut tx, &ns, size - old_size, 1 - old_files).await?;

@@ -12,6 +12,7 @@ use crate::blobs::BlobStore;
 use crate::catalog::{self, AuditRecord, Catalog, EntryRow, Ns};
 use crate::domain::now_millis;
 use crate::error::{CoreError, CoreResult};
+use crate::gateway::{dir_row, ensure_parent_dirs};
 use crate::namespace::RelPath;
 
 #[derive(Debug, Default, Clone, serde::Serialize)]
@@ -152,41 +153,26 @@ async fn rebuild_entry(catalog: &Catalog, blobs: &BlobStore, key: &str) -> CoreR
     {
         return Ok(false);
     }
-    // Parent directories, as the original upload created them.
-    let mut acc = String::new();
-    if !parent.is_empty() {
-        for c in parent.split('/') {
-            if !acc.is_empty() {
-                acc.push('/');
-            }
-            acc.push_str(c);
-            match catalog::entries::entry(&mut tx, &ns, &acc).await? {
-                Some(d) if d.is_dir() => {}
-                Some(_) => return Ok(false),
-                None => {
-                    let (p, n) = RelPath::split_parent(&acc);
-                    catalog::entries::put_entry(
-                        &mut tx,
-                        &row(&ns, &acc, p, n, "dir", 0, now, None),
-                    )
-                    .await?;
-                }
-            }
-        }
-    }
-    let size = i64::try_from(meta.size).map_err(|_| CoreError::Storage("blob too large".into()))?;
-    let mut file = row(
-        &ns,
-        &meta.path,
+    // Parent directories, as the original upload created them; a file in the way: skip.
+    let rel = RelPath {
+        path: meta.path.clone(),
         parent,
         name,
-        "file",
+    };
+    match ensure_parent_dirs(&mut tx, &ns, &rel, now).await {
+        Err(CoreError::NotADirectory) => return Ok(false),
+        other => other?,
+    }
+    let size = i64::try_from(meta.size).map_err(|_| CoreError::Storage("blob too large".into()))?;
+    let file = EntryRow {
+        kind: "file".into(),
         size,
-        if meta.mtime > 0 { meta.mtime } else { now },
-        Some(key),
-    );
-    file.sha256 = Some(meta.sha256.clone());
-    file.content_type = Some(meta.content_type.clone());
+        mtime: if meta.mtime > 0 { meta.mtime } else { now },
+        sha256: Some(meta.sha256.clone()),
+        content_type: Some(meta.content_type.clone()),
+        object_key: Some(key.to_string()),
+        ..dir_row(&ns, &meta.path, now)
+    };
     catalog::entries::put_entry(&mut tx, &file).await?;
     sqlx::query(
         "UPDATE events SET used_bytes = used_bytes + $2, used_files = used_files + 1 WHERE id = $1",
@@ -203,37 +189,6 @@ async fn rebuild_entry(catalog: &Catalog, blobs: &BlobStore, key: &str) -> CoreR
         .await?;
     tx.commit().await?;
     Ok(true)
-}
-
-#[allow(clippy::too_many_arguments)]
-fn row(
-    ns: &Ns,
-    path: &str,
-    parent: String,
-    name: String,
-    kind: &str,
-    size: i64,
-    mtime: i64,
-    key: Option<&str>,
-) -> EntryRow {
-    let now = now_millis();
-    EntryRow {
-        event: ns.event.clone(),
-        photographer: ns.photographer.clone(),
-        path: path.to_string(),
-        parent,
-        name,
-        kind: kind.into(),
-        size,
-        mtime,
-        sha256: None,
-        content_type: None,
-        object_key: key.map(str::to_string),
-        uploader_ip: None,
-        created_at: now,
-        updated_at: now,
-        blob_missing: 0,
-    }
 }
 
 /// `ftpgate check`: each store answers, or a specific sentence says why not.

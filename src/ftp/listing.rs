@@ -187,9 +187,71 @@ pub fn join_lines(lines: impl IntoIterator<Item = String>) -> Vec<u8> {
     out
 }
 
+/// True if a name given to `LIST`/`NLST` is a pattern (`*.JPG`, `DSC_00??.NEF`), as
+/// `mget`-style clients send. Only `*` and `?`: brackets are common in real file names.
+pub fn is_pattern(name: &str) -> bool {
+    name.contains(['*', '?'])
+}
+
+/// Shell-style match of a whole name: `*` any run of characters, `?` one character.
+/// Linear backtracking on the last `*`, so a hostile pattern cannot make it slow.
+pub fn matches_pattern(pattern: &str, name: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let n: Vec<char> = name.chars().collect();
+    let (mut pi, mut ni) = (0, 0);
+    // Where the last `*` was, and the name position it currently covers up to.
+    let mut star: Option<(usize, usize)> = None;
+    while ni < n.len() {
+        match p.get(pi) {
+            Some('*') => {
+                star = Some((pi, ni));
+                pi += 1;
+            }
+            Some(&c) if c == '?' || c == n[ni] => {
+                pi += 1;
+                ni += 1;
+            }
+            _ => match star {
+                Some((sp, sn)) => {
+                    pi = sp + 1;
+                    ni = sn + 1;
+                    star = Some((sp, sn + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    p[pi..].iter().all(|&c| c == '*')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn patterns() {
+        assert!(is_pattern("*.JPG") && is_pattern("DSC_000?.NEF"));
+        assert!(!is_pattern("DSC_[1].JPG") && !is_pattern("2026-06-01"));
+        for (pat, name, want) in [
+            ("*.JPG", "DSC_0001.JPG", true),
+            ("*.JPG", "DSC_0001.NEF", false),
+            ("*.JPG", ".JPG", true),
+            ("DSC_000?.*", "DSC_0007.NEF", true),
+            ("DSC_000?.*", "DSC_00071.NEF", false),
+            ("*", "", true),
+            ("?", "", false),
+            ("a*b*c", "aXXbYYc", true),
+            ("a*b*c", "aXXcYYb", false),
+            ("*ß?", "straße", true),
+            ("**.jpg", "x.jpg", true),
+            ("*.JPG", "dsc.jpg", false), // names are case-sensitive, as on the server's disk
+        ] {
+            assert_eq!(matches_pattern(pat, name), want, "{pat} vs {name}");
+        }
+        // A pathological pattern stays quick.
+        let name = "a".repeat(5000);
+        assert!(!matches_pattern(&format!("{}b", "*a".repeat(200)), &name));
+    }
 
     fn file(name: &str, size: u64, mtime: Millis) -> FileInfo {
         FileInfo {

@@ -1119,6 +1119,26 @@ impl Session {
         }
     }
 
+    /// `LIST *.JPG`, `NLST DSC_00??.NEF`: when no entry has that name, the entries of the
+    /// parent directory that match it (possibly none). MLSD takes no patterns (RFC 3659).
+    async fn pattern_entries(
+        &mut self,
+        s: &identity::Session,
+        p: &VPath,
+        kind: ListKind,
+    ) -> Option<(bool, Vec<(FileInfo, Access)>)> {
+        let pattern = p.file_name().filter(|n| listing::is_pattern(n))?;
+        if kind == ListKind::Mlsd {
+            return None;
+        }
+        let (is_dir, entries) = self.entries(s, &p.parent()?).await.ok()?;
+        let matching = entries
+            .into_iter()
+            .filter(|(fi, _)| listing::matches_pattern(pattern, &fi.name))
+            .collect();
+        is_dir.then_some((true, matching))
+    }
+
     async fn list(
         &mut self,
         s: &identity::Session,
@@ -1139,7 +1159,10 @@ impl Session {
         };
         let (is_dir, list) = match self.entries(s, &p).await {
             Ok(x) => x,
-            Err(r) => return self.send(r).await,
+            Err(r) => match self.pattern_entries(s, &p, kind).await {
+                Some(x) => x,
+                None => return self.send(r).await,
+            },
         };
         if kind == ListKind::Mlsd && !is_dir {
             return self

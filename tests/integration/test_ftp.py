@@ -548,6 +548,35 @@ def test_lftp_mirror(ftp_gateway: FtpGateway, tmp_path: Path, tls: bool):
         f.close()
 
 
+def test_list_and_nlst_take_name_patterns(ftp_gateway: FtpGateway):
+    """`mget *.JPG` in command-line clients sends `NLST *.JPG`: the server expands it."""
+    g = ftp_gateway
+    g.photographer("alice", ["ev-glob"])
+    f = g.ftp("alice")
+    try:
+        f.mkd("/ev-glob/d")
+        f.cwd("/ev-glob/d")
+        for i in range(3):
+            stor(f, f"DSC_000{i}.JPG", jpeg(i))
+            stor(f, f"DSC_000{i}.NEF", nef(i))
+        stor(f, "DSC_0010.JPG", jpeg(10))
+        assert sorted(f.nlst("*.JPG")) == ["DSC_0000.JPG", "DSC_0001.JPG", "DSC_0002.JPG",
+                                          "DSC_0010.JPG"]
+        assert sorted(f.nlst("/ev-glob/d/DSC_000?.NEF")) == ["DSC_0000.NEF", "DSC_0001.NEF",
+                                                             "DSC_0002.NEF"]
+        lines: list[str] = []
+        f.retrlines("LIST DSC_001*", lines.append)
+        assert [ln.split()[-1] for ln in lines] == ["DSC_0010.JPG"]
+        assert lines[0].startswith("-rw")
+        # No match is an empty listing; a pattern in a missing directory is still 550.
+        assert f.nlst("*.CR3") == []
+        expect_error("550", f.nlst, "/ev-glob/missing/*.JPG")
+        # MLSD takes no patterns (RFC 3659).
+        expect_error("550", lambda: list(f.mlsd("*.JPG")))
+    finally:
+        f.quit()
+
+
 # --- limits and robustness ----------------------------------------------------------------
 
 

@@ -1,5 +1,5 @@
 //! Fuzz the FTP door's input parsers: the command parser, Telnet stripping, the PROXY
-//! protocol header parser, and reply formatting of client-influenced text. No input may panic
+//! protocol header parser, LIST/NLST name patterns, and reply formatting of client-influenced text. No input may panic
 //! them, and each keeps its promises (a reply is exactly one line per line; a PROXY parse never
 //! claims more bytes than it was given, and asks for more only when it needs them).
 //!
@@ -8,6 +8,7 @@
 
 use ftpgate::ftp::codec::{MAX_LINE, strip_telnet};
 use ftpgate::ftp::command::{Command, parse};
+use ftpgate::ftp::listing::{is_pattern, matches_pattern};
 use ftpgate::ftp::proxy::{self, Progress};
 use ftpgate::ftp::reply::Reply;
 use libfuzzer_sys::fuzz_target;
@@ -43,6 +44,17 @@ fuzz_target!(|data: &[u8]| {
     assert!(wire.ends_with(b"\r\n"));
     assert_eq!(wire.iter().filter(|&&b| b == b'\n').count(), 1);
     assert_eq!(wire.iter().filter(|&&b| b == b'\r').count(), 1);
+
+    // LIST/NLST name patterns: `pattern\0name`. A literal matches itself, `*` + a name's
+    // suffix matches the name.
+    if let Some((pattern, name)) = text.split_once('\0') {
+        let _ = matches_pattern(pattern, name);
+        if !is_pattern(name) {
+            assert!(matches_pattern(name, name));
+            let cut = name.char_indices().map(|(i, _)| i).nth(1).unwrap_or(0);
+            assert!(matches_pattern(&format!("*{}", &name[cut..]), name));
+        }
+    }
 
     match proxy::parse(data) {
         Ok(Progress::Done(_, n)) => assert!(n > 0 && n <= data.len()),

@@ -19,6 +19,57 @@ pub const MAX_LINE: usize = 4096;
 pub trait Io: AsyncRead + AsyncWrite + Unpin + Send + Sync {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send + Sync> Io for T {}
 
+/// The plaintext control connection.
+///
+/// Clients send ABOR as TCP urgent data (ftplib: `sendall(b"ABOR\r\n", MSG_OOB)`). With
+/// SO_OOBINLINE the kernel ends a read just before the urgent byte (the final LF). tokio takes
+/// such a short read as "drained" and waits for new data, which never comes while the client
+/// waits for the ABOR reply. So after each read, what is already there is picked up with
+/// non-blocking reads on the socket itself.
+pub struct ControlTcp(pub tokio::net::TcpStream);
+
+impl AsyncRead for ControlTcp {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        std::task::ready!(Pin::new(&mut self.0).poll_read(cx, buf))?;
+        if buf.filled().len() > before {
+            use std::io::Read;
+            let sock = socket2::SockRef::from(&self.0);
+            while buf.remaining() > 0 {
+                // The socket is non-blocking: WouldBlock means nothing more is there yet, and
+                // any real error is reported by the next read.
+                match (&*sock).read(buf.initialize_unfilled()) {
+                    Ok(n) if n > 0 => buf.advance(n),
+                    _ => break,
+                }
+            }
+        }
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl AsyncWrite for ControlTcp {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write(cx, data)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_shutdown(cx)
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum LineError {
     #[error("command line longer than {MAX_LINE} bytes")]
@@ -173,6 +224,27 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Prefixed<S> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// ABOR as ftplib sends it (urgent data) on a real loopback socket: the line is complete.
+    #[tokio::test]
+    async fn abor_sent_as_urgent_data_is_read_whole() -> io::Result<()> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let client = std::net::TcpStream::connect(listener.local_addr()?)?;
+        let (server, _) = listener.accept().await?;
+        socket2::SockRef::from(&server).set_out_of_band_inline(true)?;
+        let mut ctrl = Control::new(Box::new(ControlTcp(server)));
+        let client = socket2::Socket::from(client);
+        client.send(b"NOOP\r\n")?;
+        let first = ctrl.read_line().await.map_err(io::Error::other)?;
+        assert_eq!(first.as_deref(), Some(&b"NOOP"[..]));
+        client.send_out_of_band(b"ABOR\r\n")?;
+        let line = tokio::time::timeout(std::time::Duration::from_secs(5), ctrl.read_line())
+            .await
+            .map_err(io::Error::other)?
+            .map_err(io::Error::other)?;
+        assert_eq!(line.as_deref(), Some(&b"ABOR"[..]));
+        Ok(())
+    }
 
     async fn lines_of(input: &[u8]) -> Vec<Result<Option<Vec<u8>>, String>> {
         let (mut a, b) = tokio::io::duplex(64 * 1024);

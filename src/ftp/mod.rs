@@ -293,7 +293,7 @@ async fn connection(
 ) -> anyhow::Result<()> {
     let _ = tcp.set_nodelay(true);
     // Clients send ABOR as TCP urgent data (ftplib: `sendall(b"ABOR\r\n", MSG_OOB)`); without
-    // this the urgent byte (the final LF) would be taken out of the stream.
+    // this the urgent byte (the final LF) would be taken out of the stream. See ControlTcp.
     let _ = socket2::SockRef::from(&tcp).set_out_of_band_inline(true);
     let socket_local = tcp.local_addr()?;
     let (client, local) = if shared.cfg.proxy_protocol {
@@ -331,7 +331,7 @@ async fn connection(
             .context("implicit TLS handshake failed")?;
         Box::new(s)
     } else {
-        Box::new(tcp)
+        Box::new(codec::ControlTcp(tcp))
     };
     let s = session::Session::new(
         shared,

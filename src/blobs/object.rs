@@ -518,16 +518,19 @@ impl Drop for ObjectWriter {
 pub fn explain(e: &CoreError) -> String {
     let s = e.to_string();
     let has = |needle: &str| s.contains(needle);
-    if has("SignatureDoesNotMatch")
+    // The HTTP status as object_store words it; a bare "403" would also match request ids.
+    let status =
+        |code: &str| has(&format!("status code: {code}")) || has(&format!("status {code}"));
+    if has("NoSuchBucket") || (status("404") && has("ucket")) {
+        format!("the bucket does not exist (check blobs.url): {s}")
+    } else if has("SignatureDoesNotMatch")
         || has("InvalidAccessKeyId")
         || has("AccessDenied")
-        || has("403")
+        || status("403")
     {
         format!(
             "the S3 credentials were refused (check blobs.access_key_id / blobs.secret_access_key): {s}"
         )
-    } else if has("NoSuchBucket") || (has("404") && has("ucket")) {
-        format!("the bucket does not exist (check blobs.url): {s}")
     } else if has("onnect") || has("error sending request") || has("dns") || has("timed out") {
         format!("cannot reach the S3 endpoint (check blobs.endpoint and the network): {s}")
     } else {
@@ -727,5 +730,20 @@ mod tests {
         assert!(e("... SignatureDoesNotMatch ...").contains("credentials"));
         assert!(e("NoSuchBucket").contains("bucket does not exist"));
         assert!(e("error sending request: Connection refused").contains("cannot reach"));
+        // SeaweedFS's answers, request ids included: "403" inside an id is no status.
+        let missing = "Error performing GET http://127.0.0.1:1/no-such-bucket?list-type=2 in \
+            1ms - Server returned non-2xx status code: 404 Not Found: <Error><Code>NoSuchBucket\
+            </Code><RequestId>18EC403B74FD45E1602A63B4</RequestId></Error>";
+        assert!(
+            e(missing).contains("bucket does not exist"),
+            "{}",
+            e(missing)
+        );
+        let refused = "Error performing GET http://127.0.0.1:1/b in 1ms - Server returned \
+            non-2xx status code: 403 Forbidden: <Error><Code>SignatureDoesNotMatch</Code>\
+            <RequestId>18EC404B</RequestId></Error>";
+        assert!(e(refused).contains("credentials"));
+        assert!(e("Server returned non-2xx status code: 403 Forbidden: ").contains("credentials"));
+        assert!(!e("request id 403403: something else").contains("credentials"));
     }
 }

@@ -84,20 +84,35 @@ free_port() {
 }
 
 # The gateway and the CLI read only the settings given here (no FTPGATE_* from the caller).
+GW_ENV=()
+set_gateway_env() {
+  GW_ENV=()
+  local v
+  for v in $(compgen -e | grep '^FTPGATE_' || true); do
+    GW_ENV+=(-u "$v")
+  done
+  GW_ENV+=(
+    FTPGATE_DATA_DIR="$WORK/data"
+    FTPGATE_HTTP__LISTEN="127.0.0.1:$PORT"
+    FTPGATE_FTP__ENABLED=false
+    FTPGATE_SFTPGO__HOME_DIR_BASE="$WORK/sftpgo-home"
+    NO_COLOR=1
+  )
+  if [[ -n "${ST_CATALOG_URL:-}" ]]; then
+    GW_ENV+=(FTPGATE_CATALOG__URL="$ST_CATALOG_URL")
+  fi
+}
+
 gateway_env() {
-  env $(compgen -e | grep '^FTPGATE_' | sed 's/^/-u /') \
-    FTPGATE_DATA_DIR="$WORK/data" \
-    FTPGATE_HTTP__LISTEN="127.0.0.1:$PORT" \
-    FTPGATE_FTP__ENABLED=false \
-    FTPGATE_SFTPGO__HOME_DIR_BASE="$WORK/sftpgo-home" \
-    ${ST_CATALOG_URL:+FTPGATE_CATALOG__URL="$ST_CATALOG_URL"} \
-    NO_COLOR=1 \
-    "$@"
+  env "${GW_ENV[@]}" "$@"
 }
 
 start_gateway() {
   PORT="$(free_port)"
-  gateway_env "$BIN" serve >"$WORK/gateway.log" 2>&1 &
+  set_gateway_env
+  # `env` directly, not through the shell function: a function in the background runs in a
+  # subshell, and $! would then be that subshell, not the gateway that must be stopped.
+  env "${GW_ENV[@]}" "$BIN" serve >"$WORK/gateway.log" 2>&1 &
   GW_PID=$!
   for _ in $(seq 1 100); do
     kill -0 "$GW_PID" 2>/dev/null || die "ftpgate serve exited during start-up"

@@ -43,7 +43,7 @@ JPEG_HEAD = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x
 CHUNK = MIB  # send/read unit of every client here
 VENV_BIN = os.path.dirname(os.path.abspath(sys.executable))
 PHOTOGRAPHER, PASSWORD, EVENT = "bench", "benchpass1", "bench"
-DEFAULT_BUDGET_MIB = 256  # blobs.upload_budget_mib when unset (src/blobs/object.rs)
+DEFAULT_BUDGET_MIB = 256  # blobs.upload_budget_mib when unset (src/store/blobs/object.rs)
 
 
 # --- processes and ports ----------------------------------------------------------------------

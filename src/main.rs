@@ -7,10 +7,10 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
-use ftpgate::admin;
-use ftpgate::catalog::Catalog;
-use ftpgate::config::Config;
-use ftpgate::domain::{EventStatus, Role, rfc3339};
+use ftpgate::base::config::Config;
+use ftpgate::base::domain::{EventStatus, Role, rfc3339};
+use ftpgate::ops::admin;
+use ftpgate::store::catalog::Catalog;
 
 #[derive(Parser)]
 #[command(
@@ -44,7 +44,7 @@ enum Command {
     AdminToken(AdminTokenCmd),
     /// Print the SFTPGo configuration that puts SFTPGo in front of this gateway (JSON fragment
     /// for sftpgo.json, SFTPGO_… environment variables, or the defender safe list).
-    SftpgoConfig(ftpgate::sftpgo_config::Options),
+    SftpgoConfig(ftpgate::ops::sftpgo_config::Options),
     /// Check that the catalog and the blob store answer (writes, reads, deletes a probe object).
     Check,
     /// Compare catalog and blob store: orphan blobs and entries whose blob is missing.
@@ -234,15 +234,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let is_serve = matches!(cli.command, Command::Serve);
     init_logging(&cfg, !is_serve);
     if let Command::SftpgoConfig(opts) = &cli.command {
-        print!("{}", ftpgate::sftpgo_config::render(&cfg, opts)?);
+        print!("{}", ftpgate::ops::sftpgo_config::render(&cfg, opts)?);
         return Ok(());
     }
     if is_serve {
-        return ftpgate::server::serve(cfg).await;
+        return ftpgate::app::server::serve(cfg).await;
     }
     if let Command::Check = cli.command {
         let mut failed = false;
-        for (what, res) in ftpgate::reconcile::check(&cfg).await {
+        for (what, res) in ftpgate::ops::reconcile::check(&cfg).await {
             match res {
                 Ok(m) => println!("{what}: ok, {m}"),
                 Err(m) => {
@@ -504,7 +504,7 @@ async fn operator(catalog: &Catalog, cmd: Command) -> anyhow::Result<()> {
             AdminTokenCmd::Revoke { name } => {
                 match admin::revoke_admin_token(catalog, &name).await {
                     Ok(()) => println!("revoked admin token {name}"),
-                    Err(admin::AdminError::Core(ftpgate::error::CoreError::NotFound)) => {
+                    Err(admin::AdminError::Core(ftpgate::base::error::CoreError::NotFound)) => {
                         anyhow::bail!("no active admin token named {name}")
                     }
                     Err(e) => return Err(e.into()),
@@ -519,7 +519,7 @@ async fn operator(catalog: &Catalog, cmd: Command) -> anyhow::Result<()> {
 async fn reconcile(cfg: &Config, fix: bool, rebuild: bool, grace_secs: u64) -> anyhow::Result<()> {
     use std::io::IsTerminal;
     let catalog = Catalog::connect(&cfg.catalog_url(), Some(2)).await?;
-    let blobs = ftpgate::blobs::BlobStore::open(cfg).await?;
+    let blobs = ftpgate::store::blobs::BlobStore::open(cfg).await?;
     let bar = std::io::stderr().is_terminal().then(|| {
         let b = indicatif::ProgressBar::new(0);
         b.set_style(
@@ -534,12 +534,12 @@ async fn reconcile(cfg: &Config, fix: bool, rebuild: bool, grace_secs: u64) -> a
             b.set_position(done);
         }
     };
-    let opts = ftpgate::reconcile::Options {
+    let opts = ftpgate::ops::reconcile::Options {
         fix,
         rebuild,
         grace_ms: grace_secs as i64 * 1000,
     };
-    let report = ftpgate::reconcile::reconcile(&catalog, &blobs, &opts, &progress).await?;
+    let report = ftpgate::ops::reconcile::reconcile(&catalog, &blobs, &opts, &progress).await?;
     if let Some(b) = bar {
         b.finish_and_clear();
     }

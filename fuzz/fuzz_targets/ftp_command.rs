@@ -6,11 +6,11 @@
 //! Run with `cargo +nightly fuzz run ftp_command` from the repository root.
 #![no_main]
 
-use ftpgate::ftp::codec::{MAX_LINE, strip_telnet};
-use ftpgate::ftp::command::{Command, parse};
-use ftpgate::ftp::listing::{is_pattern, matches_pattern};
-use ftpgate::ftp::proxy::{self, Progress};
-use ftpgate::ftp::reply::Reply;
+use ftpgate::doors::ftp::codec::{MAX_LINE, strip_telnet};
+use ftpgate::doors::ftp::command::{Command, parse};
+use ftpgate::doors::ftp::listing::{is_pattern, matches_pattern};
+use ftpgate::doors::ftp::proxy::{self, Progress};
+use ftpgate::doors::ftp::reply::Reply;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -4,7 +4,7 @@
 //! Run with `cargo +nightly fuzz run sniff` from the repository root.
 #![no_main]
 
-use ftpgate::sniff::{FileKind, SNIFF_LEN, detect};
+use ftpgate::base::sniff::{FileKind, SNIFF_LEN, detect};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|input: (Option<&str>, &[u8])| {

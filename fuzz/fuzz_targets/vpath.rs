@@ -4,7 +4,7 @@
 //! Run with `cargo +nightly fuzz run vpath` from the repository root.
 #![no_main]
 
-use ftpgate::vpath::{MAX_PATH_BYTES, MAX_SEGMENT_BYTES, PathError, VPath};
+use ftpgate::base::vpath::{MAX_PATH_BYTES, MAX_SEGMENT_BYTES, PathError, VPath};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

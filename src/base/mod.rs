@@ -1,0 +1,16 @@
+//! Layer 1, the base: types and rules every other layer stands on. Imports nothing of the crate
+//! outside `base/`.
+//!
+//! - [`domain`]: checked identifiers (`Username`, `EventId`), roles, statuses, time.
+//! - [`vpath`]: the one place paths are parsed and checked (decode once, NFC, no escapes).
+//! - [`error`]: the core's error enum, mapped once per door.
+//! - [`sniff`]: photo types by magic bytes (JPEG, PNG, HEIF, TIFF-based RAW, CR3, RAF…).
+//! - [`config`]: one TOML file plus `FTPGATE_…` environment overrides.
+//! - [`metrics`]: Prometheus counters and gauges for `/metrics`.
+
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod metrics;
+pub mod sniff;
+pub mod vpath;

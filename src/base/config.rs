@@ -118,6 +118,9 @@ pub struct UploadConfig {
     pub allowed_types: Vec<TypeGroup>,
     /// Suffixes of temporary names that clients rename to the final name once complete.
     pub temp_suffixes: Vec<String>,
+    /// Files and directories one photographer may have in one event; a new directory past it
+    /// is refused (directories count toward no byte or file quota).
+    pub max_entries_per_namespace: u64,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -249,6 +252,7 @@ impl Default for UploadConfig {
                 TypeGroup::Raw,
             ],
             temp_suffixes: vec![".filepart".into(), ".part".into(), ".tmp".into()],
+            max_entries_per_namespace: 200_000,
         }
     }
 }

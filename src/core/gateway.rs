@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 
-use bytes::Bytes;
 use futures_util::StreamExt;
 
 use crate::base::config::Config;
@@ -301,7 +300,9 @@ impl Gateway {
         {
             return Err(CoreError::AlreadyExists);
         }
+        recheck_write(&mut tx, &a).await?;
         require_parent_dir(&mut tx, &a, &rel).await?;
+        self.require_entry_room(&mut tx, &a.ns).await?;
         let now = now_millis();
         catalog::entries::put_entry(&mut tx, &dir_row(&a.ns, &rel.path, now)).await?;
         let mut r = self.audit_base(s, "mkdir", Some(&a));
@@ -323,6 +324,7 @@ impl Gateway {
     async fn remove_inner(&self, s: &Session, path: &VPath) -> CoreResult<()> {
         let (a, rel) = self.writable_inside(s, path).await?;
         let mut tx = self.catalog().begin_write().await?;
+        recheck_write(&mut tx, &a).await?;
         let e = catalog::entries::entry(&mut tx, &a.ns, &rel.path)
             .await?
             .ok_or(CoreError::NotFound)?;
@@ -374,9 +376,33 @@ impl Gateway {
             ));
         }
         let mut tx = self.catalog().begin_write().await?;
+        recheck_write(&mut tx, &a).await?;
         let e = catalog::entries::entry(&mut tx, &a.ns, &src.path)
             .await?
             .ok_or(CoreError::NotFound)?;
+        if e.is_dir() {
+            // Every descendant's full path ("/event/dst/…") must stay within the path limit,
+            // or it could be neither read nor removed afterwards.
+            let longest = catalog::entries::longest_below(
+                &mut tx,
+                self.catalog().backend(),
+                &a.ns,
+                &src.path,
+            )
+            .await?;
+            if longest > 0 {
+                let grown = 2
+                    + a.ns.event.len() as i64
+                    + dst.path.len() as i64
+                    + (longest - src.path.len() as i64);
+                if grown > crate::base::vpath::MAX_PATH_BYTES as i64 {
+                    return Err(CoreError::BadRequest(format!(
+                        "the move would make a path inside the directory longer than {} bytes",
+                        crate::base::vpath::MAX_PATH_BYTES
+                    )));
+                }
+            }
+        }
         let mut replaced_key = None;
         if let Some(existing) = catalog::entries::entry(&mut tx, &a.ns, &dst.path).await? {
             if existing.is_dir() || e.is_dir() {
@@ -439,13 +465,19 @@ impl Gateway {
         Ok(())
     }
 
-    /// Cuts or zero-extends a file to `size`, through the same upload pipeline as any write
-    /// (type check, quota, checksum, commit), so a truncated photo is held to the same rules.
+    /// Cuts a file to `size`, through the same upload pipeline as any write (type check,
+    /// quota, checksum, commit), so a truncated photo is held to the same rules. Growing is
+    /// refused: zero-filling would be durable writes at no quota cost, and no client needs it.
     pub async fn truncate(&self, s: &Session, path: &VPath, size: u64) -> CoreResult<()> {
         let (_a, _rel, e) = self.file_entry(s, path).await?;
         let old = e.size.max(0) as u64;
         if old == size {
             return Ok(());
+        }
+        if size > old {
+            return Err(CoreError::BadRequest(format!(
+                "truncate can only shrink a file ({old} bytes), not grow it to {size}"
+            )));
         }
         let mut upload = self
             .begin_upload(s, path, crate::core::ingest::UploadOptions::default())
@@ -468,13 +500,6 @@ impl Gateway {
                     copied += take as u64;
                 }
             }
-            let mut written = size.min(old);
-            let zeros = Bytes::from(vec![0u8; 64 * 1024]);
-            while written < size {
-                let n = (size - written).min(zeros.len() as u64) as usize;
-                upload.write(zeros.slice(..n)).await?;
-                written += n as u64;
-            }
             Ok::<(), CoreError>(())
         }
         .await;
@@ -485,6 +510,19 @@ impl Gateway {
                 Err(err)
             }
         }
+    }
+
+    /// A new directory must fit under `upload.max_entries_per_namespace` (directories count
+    /// toward no other quota, so `mkdir` in a loop would otherwise grow the catalog forever).
+    pub(crate) async fn require_entry_room(&self, tx: &mut catalog::Tx, ns: &Ns) -> CoreResult<()> {
+        let max = self.config().upload.max_entries_per_namespace;
+        let n = catalog::entries::count_in_ns(tx, ns).await?;
+        if n.max(0) as u64 >= max {
+            return Err(CoreError::QuotaExceeded(
+                "too many files and directories in this event",
+            ));
+        }
+        Ok(())
     }
 
     /// Files and bytes at or below a path.
@@ -552,6 +590,19 @@ impl Gateway {
                 .min(max.saturating_sub(g.event_used_files.max(0) as u64));
         }
         Ok(space)
+    }
+}
+
+/// Write permission again, inside the commit transaction: an upload or change that began
+/// before its event closed, its window ended or its grant was revoked must not commit after.
+pub(crate) async fn recheck_write(tx: &mut catalog::Tx, a: &Access) -> CoreResult<()> {
+    let g = catalog::people::grant_in(tx, &a.ns.photographer, &a.ns.event)
+        .await?
+        .filter(namespace::is_visible)
+        .ok_or(CoreError::NotFound)?;
+    match namespace::read_only_reason(&g, now_millis()) {
+        Some(why) => Err(CoreError::Denied(why)),
+        None => Ok(()),
     }
 }
 

@@ -346,6 +346,7 @@ impl Upload {
         let gw = self.gw.clone();
         let ns = self.access.ns.clone();
         let mut tx = gw.catalog().begin_write().await?;
+        crate::core::gateway::recheck_write(&mut tx, &self.access).await?;
         let existing = catalog::entries::entry(&mut tx, &ns, &self.rel.path).await?;
         if let Some(e) = &existing {
             if e.is_dir() {
@@ -387,6 +388,13 @@ impl Upload {
         if self.opts.parent_must_exist {
             require_parent_dir(&mut tx, &self.access, &self.rel).await?;
         } else {
+            if !self.rel.parent.is_empty()
+                && catalog::entries::entry(&mut tx, &ns, &self.rel.parent)
+                    .await?
+                    .is_none()
+            {
+                gw.require_entry_room(&mut tx, &ns).await?;
+            }
             ensure_parent_dirs(&mut tx, &ns, &self.rel, now).await?;
         }
         let (old_size, old_files) = existing.as_ref().map_or((0, 0), |e| (e.size, 1));

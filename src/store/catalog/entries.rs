@@ -256,3 +256,43 @@ pub async fn move_subtree(
     .await?;
     Ok(())
 }
+
+/// Entries (files and directories) in a namespace, for `upload.max_entries_per_namespace`.
+pub async fn count_in_ns(conn: &mut AnyConnection, ns: &Ns) -> CoreResult<i64> {
+    let (n,): (i64,) = sqlx::query_as(
+        "SELECT CAST(COUNT(*) AS BIGINT) FROM entries WHERE event = $1 AND photographer = $2",
+    )
+    .bind(&ns.event)
+    .bind(&ns.photographer)
+    .fetch_one(conn)
+    .await?;
+    Ok(n)
+}
+
+/// Length in bytes of the longest path below directory `dir` (0 if it has no descendants).
+pub async fn longest_below(
+    conn: &mut AnyConnection,
+    backend: super::Backend,
+    ns: &Ns,
+    dir: &str,
+) -> CoreResult<i64> {
+    let dir_slash = format!("{dir}/");
+    let sql = match backend {
+        super::Backend::Sqlite => {
+            "SELECT CAST(COALESCE(MAX(length(CAST(path AS BLOB))), 0) AS BIGINT) FROM entries \
+             WHERE event = $1 AND photographer = $2 AND substr(path, 1, CAST($4 AS INTEGER)) = $3"
+        }
+        super::Backend::Postgres => {
+            "SELECT CAST(COALESCE(MAX(octet_length(path)), 0) AS BIGINT) FROM entries \
+             WHERE event = $1 AND photographer = $2 AND substr(path, 1, CAST($4 AS INTEGER)) = $3"
+        }
+    };
+    let (n,): (i64,) = sqlx::query_as(sql)
+        .bind(&ns.event)
+        .bind(&ns.photographer)
+        .bind(&dir_slash)
+        .bind(char_len(&dir_slash))
+        .fetch_one(conn)
+        .await?;
+    Ok(n)
+}

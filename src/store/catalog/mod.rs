@@ -9,7 +9,7 @@ pub mod admin_queries;
 pub(crate) mod audit;
 pub(crate) mod entries;
 mod lockout;
-mod people;
+pub(crate) mod people;
 
 pub use audit::{AuditQuery, AuditRecord, AuditRow};
 pub use entries::{EntryKind, EntryRow, ListingRow, Ns};

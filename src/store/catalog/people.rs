@@ -231,3 +231,19 @@ impl Catalog {
         )
     }
 }
+
+/// The grant as seen inside a write transaction: the commit re-checks permission with it, so
+/// an event closed (or a grant revoked) while the body streamed refuses the commit.
+pub(crate) async fn grant_in(
+    conn: &mut sqlx::AnyConnection,
+    user: &str,
+    event: &str,
+) -> CoreResult<Option<GrantRow>> {
+    Ok(
+        sqlx::query_as(grant_select!("WHERE g.photographer = $1 AND g.event = $2"))
+            .bind(user)
+            .bind(event)
+            .fetch_optional(conn)
+            .await?,
+    )
+}

@@ -135,7 +135,7 @@ pub struct EventWebhookState {
 )]
 async fn set_webhook(
     State(gw): State<Gateway>,
-    _caller: Caller,
+    caller: Caller,
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<EventWebhook>,
 ) -> Result<Json<EventWebhookState>, AdminApiError> {
@@ -146,6 +146,10 @@ async fn set_webhook(
         body.secret.as_deref(),
     )
     .await?;
+    // Where an event's photos are announced is a mutation like any other: audited.
+    caller
+        .record(&gw, "admin.event.webhook", None, Some(&id))
+        .await;
     Ok(Json(EventWebhookState {
         url: body.url.filter(|u| !u.is_empty()),
         has_secret: body.secret.is_some_and(|s| !s.is_empty()),

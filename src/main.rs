@@ -238,7 +238,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         return Ok(());
     }
     if is_serve {
-        return ftpgate::app::server::serve(cfg).await;
+        return ftpgate::app::server::serve(cfg, shutdown_signal()).await;
     }
     if let Command::Check = cli.command {
         let mut failed = false;
@@ -588,5 +588,21 @@ fn main() -> ExitCode {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// SIGINT or SIGTERM: the gateway drains and stops.
+async fn shutdown_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {},
+        _ = term => {},
     }
 }

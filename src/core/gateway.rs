@@ -79,10 +79,11 @@ pub struct Download {
 
 #[derive(Clone)]
 pub struct Gateway {
-    pub(crate) inner: Arc<Inner>,
+    // Only the core reaches inside; doors and ops use the methods below.
+    pub(in crate::core) inner: Arc<Inner>,
 }
 
-pub(crate) struct Inner {
+pub(in crate::core) struct Inner {
     pub config: Arc<Config>,
     pub catalog: Catalog,
     pub blobs: BlobStore,
@@ -119,6 +120,14 @@ impl Gateway {
 
     pub fn config(&self) -> &Config {
         &self.inner.config
+    }
+    /// The configuration, shared, for tasks that outlive a borrow of the gateway.
+    pub fn config_shared(&self) -> Arc<Config> {
+        self.inner.config.clone()
+    }
+    /// Notified after a commit that queued a notification (the webhook worker waits on it).
+    pub fn outbox_wake(&self) -> Arc<tokio::sync::Notify> {
+        self.inner.outbox_wake.clone()
     }
     pub fn catalog(&self) -> &Catalog {
         &self.inner.catalog

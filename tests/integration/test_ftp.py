@@ -583,9 +583,12 @@ def test_list_and_nlst_take_name_patterns(ftp_gateway: FtpGateway):
 @pytest.mark.gateway_env(FTPGATE_FTP__MAX_SESSIONS_PER_IP="2")
 def test_session_limit_per_ip(ftp_gateway: FtpGateway):
     g = ftp_gateway
-    a = Raw(g.host, g.ftp_port)
-    b = Raw(g.host, g.ftp_port)
-    c = Raw(g.host, g.ftp_port)
+    # From an address of this test's own: a stray connection from 127.0.0.1 (another worker
+    # probing a port it believes free) must not take one of the two slots under test.
+    src = "127.0.0.77"
+    a = Raw(g.host, g.ftp_port, source=src)
+    b = Raw(g.host, g.ftp_port, source=src)
+    c = Raw(g.host, g.ftp_port, source=src)
     try:
         assert a.greeting.startswith("220") and b.greeting.startswith("220")
         assert c.greeting.startswith("421"), c.greeting
@@ -594,7 +597,7 @@ def test_session_limit_per_ip(ftp_gateway: FtpGateway):
         for x in (a, b, c):
             x.close()
     time.sleep(0.3)
-    d = Raw(g.host, g.ftp_port)
+    d = Raw(g.host, g.ftp_port, source=src)
     assert d.greeting.startswith("220"), "slots are released when sessions end"
     d.close()
 

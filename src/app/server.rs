@@ -37,6 +37,7 @@ impl App {
     /// Connects the catalog and blob store and binds every listener, so a taken port or a bad
     /// certificate stops start-up with a clear error instead of failing later.
     pub async fn build(cfg: Arc<Config>) -> anyhow::Result<App> {
+        cfg.require_hook_token()?;
         let gw = build_gateway(cfg.clone()).await?;
         let http = TcpListener::bind(cfg.http.listen)
             .await

@@ -343,6 +343,26 @@ impl Config {
         Ok(())
     }
 
+    /// Anyone who reaches `POST /ftp/auth` can guess passwords and mint HTTPFs keys, so an
+    /// HTTP door reachable from other hosts must demand the hook token.
+    pub fn require_hook_token(&self) -> anyhow::Result<()> {
+        let has_token = self
+            .auth_hook
+            .token
+            .as_deref()
+            .is_some_and(|t| !t.trim().is_empty());
+        if !self.http.listen.ip().is_loopback() && !has_token {
+            anyhow::bail!(
+                "http.listen is {} (reachable from other hosts) but auth_hook.token is not set: \
+                 set FTPGATE_AUTH_HOOK__TOKEN (or auth_hook.token in the config file) to a long \
+                 random secret, e.g. `openssl rand -hex 32`, and give SFTPGo the same value as \
+                 the X-Ftpgate-Hook-Token header; or listen on 127.0.0.1",
+                self.http.listen
+            );
+        }
+        Ok(())
+    }
+
     pub fn catalog_url(&self) -> String {
         match &self.catalog.url {
             Some(u) => u.clone(),

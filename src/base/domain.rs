@@ -4,13 +4,26 @@
 use std::fmt;
 
 /// `[a-z0-9][a-z0-9._-]{1,63}`: safe in object keys, URLs, SFTPGo usernames and log lines.
+/// 2 to 64 of a-z 0-9 . _ -, starting with a letter or digit and not ending with a dot, and no
+/// Windows device name (CON, NUL.txt…): a subset of what SFTPGo 2.7's `IsNameValid` accepts,
+/// so every username works through the SFTPGo door too.
 fn valid_ident(s: &str) -> bool {
     let b = s.as_bytes();
     (2..=64).contains(&b.len())
         && (b[0].is_ascii_lowercase() || b[0].is_ascii_digit())
+        && b.last() != Some(&b'.')
         && b.iter().all(|c| {
             c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, b'.' | b'_' | b'-')
         })
+        && !is_windows_device(s)
+}
+
+fn is_windows_device(s: &str) -> bool {
+    let stem = s.split('.').next().unwrap_or(s).to_ascii_lowercase();
+    matches!(stem.as_str(), "con" | "prn" | "aux" | "nul")
+        || (stem.len() == 4
+            && (stem.starts_with("com") || stem.starts_with("lpt"))
+            && stem.as_bytes()[3].is_ascii_digit())
 }
 
 macro_rules! ident_type {
@@ -25,7 +38,7 @@ macro_rules! ident_type {
                     Ok(Self(s))
                 } else {
                     Err(format!(
-                        concat!("invalid ", $what, " {:?}: use 2 to 64 characters a-z 0-9 . _ - starting with a letter or digit"),
+                        concat!("invalid ", $what, " {:?}: use 2 to 64 characters a-z 0-9 . _ - starting with a letter or digit, not ending with a dot, not a Windows device name like con or nul"),
                         s
                     ))
                 }
@@ -142,6 +155,31 @@ pub fn parse_rfc3339(s: &str) -> Option<Millis> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn usernames_are_a_subset_of_what_sftpgo_accepts() {
+        for ok in [
+            "carl.b", "a_b", "a-b", "0ab", "ab9", "a.b.c", "console", "com", "lpt10",
+        ] {
+            assert!(Username::parse(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "ab.",
+            "a",
+            ".ab",
+            "_ab",
+            "con",
+            "nul.x",
+            "com1",
+            "LPT9",
+            "a/b",
+            "a b",
+            "ab..",
+            "aux.tar.gz",
+        ] {
+            assert!(Username::parse(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn usernames_are_folded_and_checked() {

@@ -1,13 +1,15 @@
 //! Who is calling: photographers' passwords (argon2id), lock-out after repeated failures, and
 //! the per-photographer HTTPFs keys SFTPGo sends back to us on every file operation.
 //!
-//! A key is `fgk1.<username>.<generation>.<mac>`, the MAC an HMAC-SHA256 under a secret shared
-//! by all replicas through the catalog. Checking it costs no database round trip; the
-//! generation and status come from a cache refreshed every [`STATE_TTL`], so bumping the
-//! generation (`revoke-keys`) or disabling a photographer takes effect within that time.
+//! A key is `fgk2.<key id>.<secret>`, random, issued by the auth hook at each SFTPGo login and
+//! stored as a SHA-256 only, so a copy of the catalog mints none. A known key is checked in
+//! memory; the generation and status come from a cache refreshed every [`STATE_TTL`], so
+//! bumping the generation (`revoke-keys`, a new password) or disabling a photographer takes
+//! effect within that time, on every replica.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -15,14 +17,13 @@ use argon2::Argon2;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hmac::{Hmac, KeyInit, Mac};
 use rand::Rng;
 use sha2::Sha256;
 
 use crate::base::config::LockoutConfig;
-use crate::base::domain::{Door, Username, now_millis};
+use crate::base::domain::{Door, Millis, Username, now_millis};
 use crate::base::error::{CoreError, CoreResult};
-use crate::store::catalog::{AuditRecord, Catalog, LockoutOutcome, PhotographerRow};
+use crate::store::catalog::{Attempt, AttemptLimits, AuditRecord, Catalog, PhotographerRow};
 
 /// How stale a cached photographer state may be (the revocation delay), well under 5 s.
 pub const STATE_TTL: Duration = Duration::from_secs(2);
@@ -35,6 +36,27 @@ pub struct Session {
     pub door: Door,
 }
 
+/// The first part of every HTTPFs key: `fgk2.<key id>.<secret>`, both parts URL-safe base64.
+const KEY_PREFIX: &str = "fgk2";
+/// A key unused this long is dropped when the photographer's next key is issued.
+const KEY_IDLE: Duration = Duration::from_secs(7 * 24 * 3600);
+/// Keys kept per photographer (SFTPGo logs in again after every reconnection).
+const KEYS_KEPT: i64 = 1000;
+/// How often a key's last use is written to the catalog.
+const KEY_TOUCH_EVERY: Duration = Duration::from_secs(3600);
+
+fn secret_hash(secret: &str) -> String {
+    hex::encode(<Sha256 as sha2::Digest>::digest(secret.as_bytes()))
+}
+
+#[derive(Clone)]
+struct CachedKey {
+    secret_hash: String,
+    username: Username,
+    generation: i64,
+    touched: Instant,
+}
+
 #[derive(Clone, Copy)]
 struct CachedState {
     at: Instant,
@@ -45,13 +67,30 @@ struct CachedState {
 pub struct Identity {
     catalog: Catalog,
     lockout: LockoutConfig,
-    key_secret: Vec<u8>,
+    keys: Mutex<HashMap<String, CachedKey>>,
     /// Verified against when the username is unknown, so both cases cost one argon2 run.
     dummy_hash: String,
     states: Mutex<HashMap<String, CachedState>>,
     /// Caps concurrent argon2 runs (each ~19 MiB and tens of ms of CPU) so a login storm
     /// cannot starve uploads.
     hashing: tokio::sync::Semaphore,
+    /// When expired lock-out rows were last purged.
+    last_purge: AtomicI64,
+}
+
+/// The address part of a lock-out scope: an IPv4 address, or an IPv6 /64 (one subscriber
+/// holds a whole /64, so single IPv6 addresses would be free new identities).
+pub fn address_scope(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+    }
 }
 
 pub fn hash_password(password: &str) -> CoreResult<String> {
@@ -93,14 +132,6 @@ pub fn check_new_password(password: &str) -> CoreResult<()> {
 
 impl Identity {
     pub async fn new(catalog: Catalog, lockout: LockoutConfig) -> CoreResult<Arc<Identity>> {
-        let secret = catalog
-            .setting_or_init("httpfs_key_secret", || {
-                let bytes: [u8; 32] = rand::random();
-                hex::encode(bytes)
-            })
-            .await?;
-        let key_secret =
-            hex::decode(secret).map_err(|_| CoreError::Catalog("corrupt key secret".into()))?;
         let dummy_hash = tokio::task::spawn_blocking(|| hash_password(&generate_password()))
             .await
             .map_err(|e| CoreError::Catalog(e.to_string()))??;
@@ -111,23 +142,61 @@ impl Identity {
         Ok(Arc::new(Identity {
             catalog,
             lockout,
-            key_secret,
+            keys: Mutex::new(HashMap::new()),
             dummy_hash,
             states: Mutex::new(HashMap::new()),
             hashing: tokio::sync::Semaphore::new(permits),
+            last_purge: AtomicI64::new(0),
         }))
     }
 
-    fn scopes(&self, username: &str, ip: Option<IpAddr>) -> (String, Option<String>) {
-        let ip_scope = ip
-            .filter(|ip| !self.lockout.safe_ips.iter().any(|net| net.contains(ip)))
-            .map(|ip| format!("ip:{ip}"));
-        (format!("user:{username}"), ip_scope)
+    /// The lock-out scopes of a login: this username from this address (so a stranger's
+    /// guesses never lock the photographer's own camera elsewhere), and the address itself
+    /// unless it is safe-listed. Names that are no valid username share one scope: they cannot
+    /// log in, and 4 KB of junk per attempt must not become 4 KB per row.
+    fn scopes(&self, username: &str, ip: Option<IpAddr>) -> Vec<(String, AttemptLimits)> {
+        let l = &self.lockout;
+        let limits = |max: u32| AttemptLimits {
+            max: max.into(),
+            window_ms: l.window_secs as i64 * 1000,
+            cooldown_ms: l.cooldown_secs as i64 * 1000,
+        };
+        let user = if Username::parse(username).is_ok() {
+            username
+        } else {
+            "?"
+        };
+        let net = ip.map(address_scope).unwrap_or_else(|| "-".into());
+        let mut scopes = vec![(format!("ua:{user}|{net}"), limits(l.max_failures_per_user))];
+        if let Some(ip) = ip
+            && !l.safe_ips.iter().any(|range| range.contains(&ip))
+        {
+            scopes.push((format!("ip:{net}"), limits(l.max_failures_per_ip)));
+        }
+        scopes
     }
 
-    /// Checks a password login, shared by the SFTPGo auth hook and the FTP door: lock-out
-    /// first, then argon2id (the same cost for unknown users), then status. Every attempt is
-    /// audited; failures count towards the lock-out of the username and of the address.
+    /// Drops expired lock-out rows, at most once a minute per process.
+    async fn purge_attempts(&self, now: Millis) {
+        let last = self.last_purge.load(Ordering::Relaxed);
+        if now - last < 60_000
+            || self
+                .last_purge
+                .compare_exchange(last, now, Ordering::AcqRel, Ordering::Relaxed)
+                .is_err()
+        {
+            return;
+        }
+        let window = self.lockout.window_secs as i64 * 1000;
+        if let Err(e) = self.catalog.purge_attempts(now, window).await {
+            tracing::warn!(error = %e, "could not purge old lock-out rows");
+        }
+    }
+
+    /// Checks a password login, shared by the SFTPGo auth hook and the FTP door. The attempt
+    /// is counted in every scope first (atomically, in the catalog every replica shares), and
+    /// only an attempt within every limit is verified with argon2id (the same cost for
+    /// unknown users); then status. Every attempt is audited.
     pub async fn login(
         &self,
         raw_username: &str,
@@ -148,11 +217,19 @@ impl Identity {
                 ..Default::default()
             }
         };
-        let (user_scope, ip_scope) = self.scopes(&folded, ip);
         let now = now_millis();
-        let mut scopes = vec![user_scope.clone()];
-        scopes.extend(ip_scope.clone());
-        if let LockoutOutcome::LockedUntil(_) = self.catalog.locked(&scopes, now).await? {
+        self.purge_attempts(now).await;
+        let scopes = self.scopes(&folded, ip);
+        let mut counted = Vec::with_capacity(scopes.len());
+        let mut refused = false;
+        for (scope, limits) in &scopes {
+            match self.catalog.count_attempt(scope, now, *limits).await? {
+                Attempt::Allowed { count } => counted.push(count),
+                Attempt::Refused => refused = true,
+            }
+        }
+        if refused {
+            tracing::info!(door = door.as_str(), client = ?ip, "login refused: locked out");
             self.catalog.audit(&audit("locked_out")).await;
             return Err(CoreError::LockedOut);
         }
@@ -178,60 +255,53 @@ impl Identity {
         };
         match row {
             Some(row) if ok && row.status == "active" => {
-                self.catalog.clear_failures(&user_scope).await?;
+                // Give back what this login counted: all of the username's attempts up to it
+                // from this address, only its own one from the address's.
+                for (i, ((scope, _), count)) in scopes.iter().zip(&counted).enumerate() {
+                    let back = if i == 0 { *count } else { 1 };
+                    self.catalog.give_back_attempts(scope, back).await?;
+                }
                 self.catalog.audit(&audit("ok")).await;
                 Ok(row)
             }
-            Some(row) if ok => {
-                let _ = row;
+            Some(_) if ok => {
                 self.catalog.audit(&audit("disabled")).await;
                 Err(CoreError::Unauthorized)
             }
             _ => {
-                let l = &self.lockout;
-                let window = l.window_secs as i64 * 1000;
-                let cooldown = l.cooldown_secs as i64 * 1000;
-                self.catalog
-                    .record_failure(
-                        &user_scope,
-                        now,
-                        window,
-                        l.max_failures_per_user.into(),
-                        cooldown,
-                    )
-                    .await?;
-                if let Some(s) = &ip_scope {
-                    self.catalog
-                        .record_failure(s, now, window, l.max_failures_per_ip.into(), cooldown)
-                        .await?;
+                for (scope, limits) in &scopes {
+                    self.catalog.lock_if_over(scope, now, *limits).await?;
                 }
+                tracing::info!(door = door.as_str(), client = ?ip, "login refused: wrong username or password");
                 self.catalog.audit(&audit("bad_credentials")).await;
                 Err(CoreError::Unauthorized)
             }
         }
     }
 
-    fn mac(&self, username: &str, generation: i64) -> String {
-        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.key_secret)
-            .expect("HMAC takes keys of any length");
-        mac.update(b"ftpgate-httpfs-key\0");
-        mac.update(username.as_bytes());
-        mac.update(b"\0");
-        mac.update(generation.to_string().as_bytes());
-        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    /// A new HTTPFs key for a photographer at their current key generation, stored hashed.
+    /// The auth hook hands one out at each SFTPGo login; old ones stay valid (a camera's
+    /// session may last all day) until unused for [`KEY_IDLE`] or the generation moves on.
+    pub async fn issue_httpfs_key(&self, p: &PhotographerRow) -> CoreResult<String> {
+        let user = Username::parse(&p.username).map_err(CoreError::Catalog)?;
+        let key_id = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 16]>());
+        let secret = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
+        let now = now_millis();
+        self.catalog
+            .insert_httpfs_key(
+                &key_id,
+                &secret_hash(&secret),
+                &user,
+                p.key_generation,
+                now,
+                now - KEY_IDLE.as_millis() as i64,
+                KEYS_KEPT,
+            )
+            .await?;
+        Ok(format!("{KEY_PREFIX}.{key_id}.{secret}"))
     }
 
-    /// The HTTPFs key for a photographer at their current key generation.
-    pub fn httpfs_key(&self, p: &PhotographerRow) -> String {
-        format!(
-            "fgk1.{}.{}.{}",
-            p.username,
-            p.key_generation,
-            self.mac(&p.username, p.key_generation)
-        )
-    }
-
-    /// Identifies an HTTPFs caller from its key: MAC check in memory, then the cached
+    /// Identifies an HTTPFs caller from its key: the stored hash (cached), then the cached
     /// generation and status (refreshed from the catalog at most every STATE_TTL).
     pub async fn session_from_key(
         &self,
@@ -240,29 +310,71 @@ impl Identity {
         door: Door,
     ) -> CoreResult<Session> {
         let mut parts = key.split('.');
-        let (Some("fgk1"), Some(user), Some(generation), Some(mac), None) = (
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-        ) else {
+        let (Some(KEY_PREFIX), Some(key_id), Some(secret), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
             return Err(CoreError::Unauthorized);
         };
-        let username = Username::parse(user).map_err(|_| CoreError::Unauthorized)?;
-        let generation: i64 = generation.parse().map_err(|_| CoreError::Unauthorized)?;
-        let expected = self.mac(username.as_str(), generation);
+        if key_id.len() != 22 || secret.len() != 43 {
+            return Err(CoreError::Unauthorized);
+        }
+        let cached = self.keys.lock().ok().and_then(|m| m.get(key_id).cloned());
+        let known = match cached {
+            Some(k) => k,
+            None => {
+                let Some(row) = self.catalog.httpfs_key(key_id).await? else {
+                    return Err(CoreError::Unauthorized);
+                };
+                let username =
+                    Username::parse(&row.photographer).map_err(|_| CoreError::Unauthorized)?;
+                let k = CachedKey {
+                    secret_hash: row.secret_hash,
+                    username,
+                    generation: row.generation,
+                    touched: Instant::now(),
+                };
+                if let Ok(mut m) = self.keys.lock() {
+                    if m.len() > 100_000 {
+                        m.clear();
+                    }
+                    m.insert(key_id.to_string(), k.clone());
+                }
+                k
+            }
+        };
+        let presented = secret_hash(secret);
         if !bool::from(subtle::ConstantTimeEq::ct_eq(
-            expected.as_bytes(),
-            mac.as_bytes(),
+            presented.as_bytes(),
+            known.secret_hash.as_bytes(),
         )) {
             return Err(CoreError::Unauthorized);
         }
-        let state = self.state(username.as_str()).await?;
-        if !state.active || state.generation != generation {
+        let state = self.state(known.username.as_str()).await?;
+        if !state.active || state.generation != known.generation {
             return Err(CoreError::Unauthorized);
         }
-        Ok(Session { username, ip, door })
+        if known.touched.elapsed() > KEY_TOUCH_EVERY {
+            if let Ok(mut m) = self.keys.lock()
+                && let Some(k) = m.get_mut(key_id)
+            {
+                k.touched = Instant::now();
+            }
+            if let Err(e) = self.catalog.touch_httpfs_key(key_id, now_millis()).await {
+                tracing::warn!(error = %e, "could not record an HTTPFs key's use");
+            }
+        }
+        Ok(Session {
+            username: known.username,
+            ip,
+            door,
+        })
+    }
+
+    /// Whether a session that logged in at `generation` may go on: the photographer is still
+    /// active and their keys were not revoked since (cached, at most STATE_TTL old).
+    pub async fn still_valid(&self, username: &Username, generation: i64) -> CoreResult<bool> {
+        let state = self.state(username.as_str()).await?;
+        Ok(state.active && state.generation == generation)
     }
 
     async fn state(&self, username: &str) -> CoreResult<CachedState> {

@@ -115,7 +115,8 @@ pub async fn set_password(
         }
     };
     let h = hash(password).await?;
-    update(catalog, &user, None, Some(&h), false).await?;
+    // A new password revokes the HTTPFs keys issued under the old one.
+    update(catalog, &user, None, Some(&h), true).await?;
     Ok(generated)
 }
 

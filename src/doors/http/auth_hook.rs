@@ -3,9 +3,9 @@
 //! reads that as "success, keep the stored user".
 
 use std::collections::BTreeMap;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -55,7 +55,12 @@ fn deny() -> Response {
         .into_response()
 }
 
-async fn auth(State(gw): State<Gateway>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+async fn auth(
+    State(gw): State<Gateway>,
+    extensions: axum::http::Extensions,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
     if let Some(token) = &gw.config().auth_hook.token {
         let sent = headers
             .get(TOKEN_HEADER)
@@ -86,7 +91,13 @@ async fn auth(State(gw): State<Gateway>, headers: HeaderMap, body: axum::body::B
         // Keys, keyboard-interactive and certificates are not photographers' credentials here.
         return deny();
     }
-    let ip: Option<IpAddr> = req.ip.parse().ok();
+    // SFTPGo always sends the client's address. A call without one (or with junk) is not
+    // SFTPGo's: count it against the caller's own address, never against none at all.
+    let ip: Option<IpAddr> = req.ip.parse().ok().or_else(|| {
+        extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip())
+    });
     let photographer = match gw
         .identity()
         .login(&req.username, &req.password, ip, Door::Sftpgo)
@@ -134,6 +145,17 @@ async fn auth(State(gw): State<Gateway>, headers: HeaderMap, body: axum::body::B
                 .any(|a| a.eq_ignore_ascii_case(p))
         })
         .collect();
+    let key = match gw.identity().issue_httpfs_key(&photographer).await {
+        Ok(k) => k,
+        Err(e) => {
+            tracing::error!(error = %e, "auth hook could not issue an HTTPFs key");
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({ "message": "temporarily unavailable" })),
+            )
+                .into_response();
+        }
+    };
     let username = photographer.username.clone();
     let user = json!({
         "status": 1,
@@ -150,7 +172,7 @@ async fn auth(State(gw): State<Gateway>, headers: HeaderMap, body: axum::body::B
             "httpconfig": {
                 "endpoint": cfg.httpfs_endpoint(),
                 "username": username,
-                "api_key": { "status": "Plain", "payload": gw.identity().httpfs_key(&photographer) },
+                "api_key": { "status": "Plain", "payload": key },
             }
         },
         "description": "managed by ftpgate",

@@ -8,12 +8,14 @@
 pub mod admin_queries;
 pub(crate) mod audit;
 pub(crate) mod entries;
+pub(crate) mod keys;
 mod lockout;
 pub(crate) mod people;
 
 pub use audit::{AuditQuery, AuditRecord, AuditRow};
 pub use entries::{EntryKind, EntryRow, ListingRow, Ns};
-pub use lockout::LockoutOutcome;
+pub use keys::KeyRow;
+pub use lockout::{Attempt, AttemptLimits};
 pub use people::{EventRow, GrantRow, PhotographerRow};
 
 use std::str::FromStr;

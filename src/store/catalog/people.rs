@@ -128,6 +128,9 @@ impl Catalog {
         if r.rows_affected() == 0 {
             return Err(CoreError::NotFound);
         }
+        if bump_keys {
+            self.delete_httpfs_keys(username).await?;
+        }
         Ok(())
     }
 

@@ -37,7 +37,8 @@ COPY --from=build /out/ftpgate /usr/local/bin/ftpgate
 
 # Settings that fit every container (each can be overridden; see README's configuration table).
 # In a container the HTTP door must listen on all interfaces; the health check reads the port
-# from here, so change the listen address with this variable, not in the TOML file.
+# from here, so change the listen address with this variable, not in the TOML file. On all
+# interfaces `serve` needs FTPGATE_AUTH_HOOK__TOKEN (`docker run -e FTPGATE_AUTH_HOOK__TOKEN=...`).
 ENV FTPGATE_DATA_DIR=/var/lib/ftpgate \
     FTPGATE_HTTP__LISTEN=0.0.0.0:8080 \
     FTPGATE_LOG__FORMAT=json

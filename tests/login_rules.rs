@@ -79,19 +79,38 @@ async fn a_success_does_not_erase_failures_recorded_meanwhile() {
         };
         let now = ftpgate::base::domain::now_millis();
         let scope = "ua:alice|198.51.100.7";
-        // One failure, then the right password (counted 2nd), then a failure counted while
-        // the right one was still being verified.
-        for want in 1..=3 {
-            assert_eq!(
-                c.count_attempt(scope, now, limits).await.expect("count"),
-                Attempt::Allowed { count: want }
-            );
-        }
-        c.give_back_attempts(scope, 2).await.expect("give back");
+        // One verified failure; then the right password starts (1 failure before it); a
+        // failure verified while it runs; the success forgives only the one before it.
         assert_eq!(
             c.count_attempt(scope, now, limits).await.expect("count"),
-            Attempt::Allowed { count: 2 },
-            "the failure counted after the success is still there"
+            Attempt::Allowed { failures_before: 0 }
+        );
+        c.record_failure(scope, now, limits).await.expect("fail");
+        assert_eq!(
+            c.count_attempt(scope, now, limits).await.expect("count"),
+            Attempt::Allowed { failures_before: 1 }
+        );
+        assert_eq!(
+            c.count_attempt(scope, now, limits).await.expect("count"),
+            Attempt::Allowed { failures_before: 1 }
+        );
+        c.record_failure(scope, now, limits).await.expect("fail");
+        c.finish_attempt(scope, 1).await.expect("success");
+        assert_eq!(
+            c.count_attempt(scope, now, limits).await.expect("count"),
+            Attempt::Allowed { failures_before: 1 },
+            "the failure verified during the success is still there"
+        );
+        // Attempts in flight fill the limit: the next one waits.
+        for _ in 0..4 {
+            assert!(matches!(
+                c.count_attempt(scope, now, limits).await.expect("count"),
+                Attempt::Allowed { .. } | Attempt::Busy
+            ));
+        }
+        assert_eq!(
+            c.count_attempt(scope, now, limits).await.expect("count"),
+            Attempt::Busy
         );
         // And through the identity: one failure, then the right password beside three more.
         let id = tg.gw.identity();
@@ -104,6 +123,20 @@ async fn a_success_does_not_erase_failures_recorded_meanwhile() {
         );
         assert!(ok.is_ok(), "{ok:?}");
         assert!(f1.is_err() && f2.is_err());
+        tg
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_right_passwords_all_log_in() {
+    each_backend(|tg| async move {
+        tg.photographer("alice", "wedding", Role::Uploader).await;
+        let id = tg.gw.identity();
+        let camera = v4(192, 0, 2, 20);
+        let logins = (0..20).map(|_| id.login("alice", RIGHT, camera, Door::Ftp));
+        let results = futures_util::future::join_all(logins).await;
+        assert!(results.iter().all(|r| r.is_ok()), "{results:?}");
         tg
     })
     .await;

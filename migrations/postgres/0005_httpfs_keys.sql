@@ -14,3 +14,8 @@ CREATE INDEX httpfs_keys_by_photographer ON httpfs_keys (photographer, last_used
 
 -- The shared MAC secret of the earlier key format lived here in plain text.
 DELETE FROM settings WHERE name = 'httpfs_key_secret';
+
+-- Logins being verified right now, per lock-out scope: an attempt is counted before its
+-- password is verified, so that parallel guesses cannot all be verified (issue: a burst of 40
+-- got 40 argon2 runs); `failures` counts verified failures only.
+ALTER TABLE lockouts ADD COLUMN pending BIGINT NOT NULL DEFAULT 0;

@@ -36,6 +36,9 @@ pub struct Session {
     pub door: Door,
 }
 
+/// How long a login waits while its scope's limit is taken by attempts still being verified.
+const BUSY_WAIT: Duration = Duration::from_secs(10);
+
 /// The first part of every HTTPFs key: `fgk2.<key id>.<secret>`, both parts URL-safe base64.
 const KEY_PREFIX: &str = "fgk2";
 /// A key unused this long is dropped when the photographer's next key is issued.
@@ -220,15 +223,37 @@ impl Identity {
         let now = now_millis();
         self.purge_attempts(now).await;
         let scopes = self.scopes(&folded, ip);
-        let mut counted = Vec::with_capacity(scopes.len());
+        // Count this attempt in every scope before verifying it. While `max` attempts of a
+        // scope are failed or in flight, wait for them (parallel logins of one camera are
+        // normal); a lock refuses at once.
+        let deadline = Instant::now() + BUSY_WAIT;
+        let mut counted: Vec<i64> = Vec::with_capacity(scopes.len());
         let mut refused = false;
-        for (scope, limits) in &scopes {
-            match self.catalog.count_attempt(scope, now, *limits).await? {
-                Attempt::Allowed { count } => counted.push(count),
-                Attempt::Refused => refused = true,
+        'scopes: for (scope, limits) in &scopes {
+            loop {
+                match self
+                    .catalog
+                    .count_attempt(scope, now_millis(), *limits)
+                    .await?
+                {
+                    Attempt::Allowed { failures_before } => {
+                        counted.push(failures_before);
+                        break;
+                    }
+                    Attempt::Busy if Instant::now() < deadline => {
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                    Attempt::Busy | Attempt::Refused => {
+                        refused = true;
+                        break 'scopes;
+                    }
+                }
             }
         }
         if refused {
+            for (scope, _) in scopes.iter().take(counted.len()) {
+                self.catalog.finish_attempt(scope, 0).await?;
+            }
             tracing::info!(door = door.as_str(), client = ?ip, "login refused: locked out");
             self.catalog.audit(&audit("locked_out")).await;
             return Err(CoreError::LockedOut);
@@ -255,22 +280,27 @@ impl Identity {
         };
         match row {
             Some(row) if ok && row.status == "active" => {
-                // Give back what this login counted: all of the username's attempts up to it
-                // from this address, only its own one from the address's.
-                for (i, ((scope, _), count)) in scopes.iter().zip(&counted).enumerate() {
-                    let back = if i == 0 { *count } else { 1 };
-                    self.catalog.give_back_attempts(scope, back).await?;
+                // The username's earlier failures from this address are forgiven; the
+                // address's own count is not (a success for one name says nothing of others).
+                for (i, ((scope, _), before)) in scopes.iter().zip(&counted).enumerate() {
+                    let forgive = if i == 0 { *before } else { 0 };
+                    self.catalog.finish_attempt(scope, forgive).await?;
                 }
                 self.catalog.audit(&audit("ok")).await;
                 Ok(row)
             }
             Some(_) if ok => {
+                for (scope, _) in &scopes {
+                    self.catalog.finish_attempt(scope, 0).await?;
+                }
                 self.catalog.audit(&audit("disabled")).await;
                 Err(CoreError::Unauthorized)
             }
             _ => {
                 for (scope, limits) in &scopes {
-                    self.catalog.lock_if_over(scope, now, *limits).await?;
+                    self.catalog
+                        .record_failure(scope, now_millis(), *limits)
+                        .await?;
                 }
                 tracing::info!(door = door.as_str(), client = ?ip, "login refused: wrong username or password");
                 self.catalog.audit(&audit("bad_credentials")).await;

@@ -14,10 +14,12 @@ use crate::base::error::CoreResult;
 /// What counting one attempt in a scope found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Attempt {
-    /// Go on and verify; `count` is this attempt's place in the window (1 = first).
-    Allowed { count: i64 },
-    /// Refused without verifying: locked, or `max` attempts are already counted.
+    /// Go on and verify; `failures_before` verified failures were counted when it started.
+    Allowed { failures_before: i64 },
+    /// Refused without verifying: the scope is locked.
     Refused,
+    /// `max` attempts are failed or being verified: wait for them, then try again.
+    Busy,
 }
 
 /// The limits of one scope.
@@ -37,48 +39,72 @@ macro_rules! reset {
 }
 
 impl Catalog {
-    /// Counts one attempt in `scope` and says whether it may be verified.
+    /// Counts one attempt in `scope` as being verified, if failures and attempts being
+    /// verified stay under the limit (one conditional UPDATE: atomic on both backends).
     pub async fn count_attempt(
         &self,
         scope: &str,
         now: Millis,
         limits: AttemptLimits,
     ) -> CoreResult<Attempt> {
-        const SQL: &str = concat!(
-            "INSERT INTO lockouts (scope, failures, window_start, locked_until) \
-             VALUES ($1, 1, $2, 0) \
+        const START_OVER: &str = concat!(
+            "INSERT INTO lockouts (scope, failures, window_start, locked_until, pending) \
+             VALUES ($1, 0, $2, 0, 0) \
              ON CONFLICT (scope) DO UPDATE SET failures = CASE WHEN ",
             reset!(),
-            " THEN 1 ELSE lockouts.failures + 1 END, window_start = CASE WHEN ",
+            " THEN 0 ELSE lockouts.failures END, window_start = CASE WHEN ",
             reset!(),
             " THEN $2 ELSE lockouts.window_start END, locked_until = CASE WHEN ",
             reset!(),
-            " THEN 0 ELSE lockouts.locked_until END RETURNING failures, locked_until"
+            " THEN 0 ELSE lockouts.locked_until END, pending = CASE WHEN ",
+            reset!(),
+            " THEN 0 ELSE lockouts.pending END"
         );
-        let (count, locked_until): (i64, i64) = sqlx::query_as(SQL)
+        sqlx::query(START_OVER)
             .bind(scope)
             .bind(now)
             .bind(limits.window_ms)
-            .fetch_one(self.pool())
+            .execute(self.pool())
             .await?;
-        Ok(if locked_until > now || count > limits.max {
+        let counted: Option<(i64,)> = sqlx::query_as(
+            "UPDATE lockouts SET pending = pending + 1 \
+             WHERE scope = $1 AND locked_until <= $2 AND failures + pending < $3 \
+             RETURNING failures",
+        )
+        .bind(scope)
+        .bind(now)
+        .bind(limits.max)
+        .fetch_optional(self.pool())
+        .await?;
+        if let Some((failures_before,)) = counted {
+            return Ok(Attempt::Allowed { failures_before });
+        }
+        let (locked_until,): (i64,) =
+            sqlx::query_as("SELECT locked_until FROM lockouts WHERE scope = $1")
+                .bind(scope)
+                .fetch_one(self.pool())
+                .await?;
+        Ok(if locked_until > now {
             Attempt::Refused
         } else {
-            Attempt::Allowed { count }
+            Attempt::Busy
         })
     }
 
-    /// A verified failure: the attempt is already counted; lock the scope if the count has
-    /// reached the limit.
-    pub async fn lock_if_over(
+    /// A verified failure: one attempt less in flight, one failure more, and the lock when
+    /// the failures reach the limit.
+    pub async fn record_failure(
         &self,
         scope: &str,
         now: Millis,
         limits: AttemptLimits,
     ) -> CoreResult<()> {
         sqlx::query(
-            "UPDATE lockouts SET locked_until = $2 + $3 \
-             WHERE scope = $1 AND failures >= $4 AND locked_until <= $2",
+            "UPDATE lockouts SET pending = CASE WHEN pending > 0 THEN pending - 1 ELSE 0 END, \
+             failures = failures + 1, \
+             locked_until = CASE WHEN failures + 1 >= $4 AND locked_until <= $2 \
+               THEN $2 + $3 ELSE locked_until END \
+             WHERE scope = $1",
         )
         .bind(scope)
         .bind(now)
@@ -89,15 +115,17 @@ impl Catalog {
         Ok(())
     }
 
-    /// A verified success gives back `count` attempts (its own and those before it); a lock
-    /// set meanwhile stays.
-    pub async fn give_back_attempts(&self, scope: &str, count: i64) -> CoreResult<()> {
+    /// A verified success clears the failures counted before it started (`failures_before`),
+    /// never those counted while it was being verified; a lock set meanwhile stays. An
+    /// attempt abandoned unverified passes 0.
+    pub async fn finish_attempt(&self, scope: &str, failures_before: i64) -> CoreResult<()> {
         sqlx::query(
-            "UPDATE lockouts SET failures = CASE WHEN failures > $2 THEN failures - $2 ELSE 0 END \
+            "UPDATE lockouts SET pending = CASE WHEN pending > 0 THEN pending - 1 ELSE 0 END, \
+             failures = CASE WHEN failures > $2 THEN failures - $2 ELSE 0 END \
              WHERE scope = $1",
         )
         .bind(scope)
-        .bind(count)
+        .bind(failures_before)
         .execute(self.pool())
         .await?;
         Ok(())

@@ -175,10 +175,26 @@ async fn deliver(
     if let Some(secret) = secret_for(catalog, cfg, &row.event).await {
         req = req.header("x-ftpgate-signature", signature(&secret, ts, &row.payload));
     }
-    match req.body(row.payload.clone()).send().await {
+    outcome(req.body(row.payload.clone()).send().await)
+}
+
+/// The webhook client: redirects are never followed (a 3xx is a failed delivery).
+fn build_client(cfg: &Config) -> reqwest::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(cfg.webhook.timeout_secs.max(1)))
+        .connect_timeout(Duration::from_secs(5))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+}
+
+/// Coarse result texts only, so `last_error` does not tell open from closed ports.
+fn outcome(res: reqwest::Result<reqwest::Response>) -> Result<(), String> {
+    match res {
         Ok(r) if r.status().is_success() => Ok(()),
-        Ok(r) => Err(format!("receiver answered {}", r.status())),
-        Err(e) => Err(format!("cannot reach the receiver: {e}")),
+        Ok(r) if r.status().is_redirection() => Err("redirect refused".into()),
+        Ok(r) => Err(format!("HTTP {}", r.status().as_u16())),
+        Err(e) if e.is_timeout() => Err("timed out".into()),
+        Err(_) => Err("connection failed".into()),
     }
 }
 
@@ -235,11 +251,7 @@ pub async fn run_worker(
     wake: Arc<tokio::sync::Notify>,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
-    let client = match reqwest::Client::builder()
-        .timeout(Duration::from_secs(cfg.webhook.timeout_secs.max(1)))
-        .connect_timeout(Duration::from_secs(5))
-        .build()
-    {
+    let client = match build_client(&cfg) {
         Ok(c) => c,
         Err(e) => {
             tracing::error!(error = %e, "webhook client could not start; notifications stay queued");
@@ -309,5 +321,55 @@ mod tests {
             assert!((500..=900_000).contains(&b), "{a}: {b}");
         }
         assert!(backoff_ms(0) < 1500);
+    }
+
+    /// Answers one HTTP request with `resp` and reports whether a request came in.
+    async fn one_shot(resp: &'static str) -> (String, tokio::task::JoinHandle<bool>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hook", l.local_addr().unwrap());
+        let h = tokio::spawn(async move {
+            match tokio::time::timeout(Duration::from_secs(3), l.accept()).await {
+                Ok(Ok((mut s, _))) => {
+                    let mut buf = [0u8; 4096];
+                    let _ = s.read(&mut buf).await;
+                    let _ = s.write_all(resp.as_bytes()).await;
+                    true
+                }
+                _ => false,
+            }
+        });
+        (url, h)
+    }
+
+    #[tokio::test]
+    async fn redirects_are_refused_and_errors_are_coarse() {
+        let client = build_client(&Config::default()).unwrap();
+        let (target, target_hit) = one_shot("HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n").await;
+        let redirect: &'static str = Box::leak(
+            format!(
+                "HTTP/1.1 307 Temporary Redirect\r\nlocation: {target}\r\ncontent-length: 0\r\n\r\n"
+            )
+            .into_boxed_str(),
+        );
+        let (url, _) = one_shot(redirect).await;
+        let r = outcome(client.post(&url).body("{}").send().await);
+        assert_eq!(r, Err("redirect refused".to_string()));
+        assert!(!target_hit.await.unwrap(), "the redirect was followed");
+
+        let (url, _) = one_shot("HTTP/1.1 500 Oops\r\ncontent-length: 0\r\n\r\n").await;
+        assert_eq!(
+            outcome(client.post(&url).send().await),
+            Err("HTTP 500".to_string())
+        );
+
+        // A closed port: a port just released by a listener.
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let closed = format!("http://{}/", l.local_addr().unwrap());
+        drop(l);
+        assert_eq!(
+            outcome(client.post(&closed).send().await),
+            Err("connection failed".to_string())
+        );
     }
 }

@@ -38,6 +38,10 @@ impl App {
     /// certificate stops start-up with a clear error instead of failing later.
     pub async fn build(cfg: Arc<Config>) -> anyhow::Result<App> {
         cfg.require_hook_token()?;
+        if let Some(u) = &cfg.webhook.url {
+            crate::core::outbox::check_webhook_url(u)
+                .map_err(|e| anyhow::anyhow!("webhook.url: {e}"))?;
+        }
         let gw = build_gateway(cfg.clone()).await?;
         let http = TcpListener::bind(cfg.http.listen)
             .await

@@ -7,6 +7,7 @@
 //! and jitter; rows older than `webhook.max_age_secs` become dead. With several replicas on
 //! PostgreSQL each row is claimed by one (`FOR UPDATE SKIP LOCKED` plus a lease).
 
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -165,6 +166,10 @@ async fn deliver(
     cfg: &Config,
     row: &OutboxRow,
 ) -> Result<(), String> {
+    // Rows queued before the rule (or a config edited by hand) are checked again here.
+    if check_webhook_url(&row.url).is_err() {
+        return Err("receiver address refused".into());
+    }
     let ts = now_millis() / 1000;
     let mut req = client
         .post(&row.url)
@@ -178,9 +183,65 @@ async fn deliver(
     outcome(req.body(row.payload.clone()).send().await)
 }
 
+/// Link-local addresses, where clouds answer metadata requests (169.254.169.254,
+/// fd00:ec2::254): a webhook must never reach them. Loopback and private ranges stay allowed,
+/// receivers often live there.
+pub fn forbidden_webhook_ip(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => v4.is_link_local() || v4.is_unspecified() || v4.is_broadcast(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => forbidden_webhook_ip(IpAddr::V4(v4)),
+            None => {
+                (v6.segments()[0] & 0xffc0) == 0xfe80
+                    || v6.is_unspecified()
+                    || v6 == std::net::Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254)
+            }
+        },
+    }
+}
+
+/// The rule for a webhook URL, applied when it is set (admin API, CLI, start-up).
+pub fn check_webhook_url(url: &str) -> Result<(), String> {
+    let parsed = reqwest::Url::parse(url)
+        .map_err(|_| "webhook url must be an http:// or https:// URL".to_string())?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
+        return Err("webhook url must be an http:// or https:// URL".into());
+    }
+    let ip = parsed
+        .host_str()
+        .map(|h| h.trim_start_matches('[').trim_end_matches(']'))
+        .and_then(|h| h.parse::<IpAddr>().ok());
+    if ip.is_some_and(forbidden_webhook_ip) {
+        return Err("webhook url must not point at a link-local or cloud metadata address".into());
+    }
+    Ok(())
+}
+
+/// Resolves receivers' names and drops link-local and metadata addresses, so a name that
+/// resolves to one (at delivery time, whatever it resolved to when set) is never reached.
+struct GuardedResolver;
+
+impl reqwest::dns::Resolve for GuardedResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        Box::pin(async move {
+            let host = format!("{}:0", name.as_str());
+            let addrs: Vec<std::net::SocketAddr> = tokio::net::lookup_host(host)
+                .await?
+                .filter(|a| !forbidden_webhook_ip(a.ip()))
+                .collect();
+            if addrs.is_empty() {
+                return Err("no allowed address".into());
+            }
+            let addrs: reqwest::dns::Addrs = Box::new(addrs.into_iter());
+            Ok(addrs)
+        })
+    }
+}
+
 /// The webhook client: redirects are never followed (a 3xx is a failed delivery).
 fn build_client(cfg: &Config) -> reqwest::Result<reqwest::Client> {
     reqwest::Client::builder()
+        .dns_resolver(Arc::new(GuardedResolver))
         .timeout(Duration::from_secs(cfg.webhook.timeout_secs.max(1)))
         .connect_timeout(Duration::from_secs(5))
         .redirect(reqwest::redirect::Policy::none())
@@ -370,6 +431,40 @@ mod tests {
         assert_eq!(
             outcome(client.post(&closed).send().await),
             Err("connection failed".to_string())
+        );
+    }
+
+    #[test]
+    fn link_local_and_metadata_receivers_are_refused() {
+        for bad in [
+            "http://169.254.169.254/latest/meta-data",
+            "http://169.254.1.2:8080/x",
+            "http://[fe80::1]/hook",
+            "http://[fd00:ec2::254]/",
+            "http://[::ffff:169.254.169.254]/",
+            "ftp://example.test/",
+            "not a url",
+        ] {
+            assert!(check_webhook_url(bad).is_err(), "{bad}");
+        }
+        for ok in [
+            "http://127.0.0.1:9000/hook",
+            "https://10.0.0.5/hook",
+            "http://192.168.1.20/x",
+            "http://[::1]:8080/",
+            "https://hooks.example.test/ftpgate",
+        ] {
+            assert!(check_webhook_url(ok).is_ok(), "{ok}");
+        }
+    }
+
+    #[tokio::test]
+    async fn the_guarded_resolver_keeps_loopback() {
+        use reqwest::dns::Resolve;
+        let name: reqwest::dns::Name = "localhost".parse().unwrap();
+        assert!(
+            GuardedResolver.resolve(name).await.is_ok(),
+            "loopback stays allowed"
         );
     }
 }

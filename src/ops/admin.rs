@@ -773,6 +773,9 @@ pub async fn set_event_webhook(
             "webhook url must be an http:// or https:// URL".into(),
         ));
     }
+    if let Some(u) = url {
+        crate::core::outbox::check_webhook_url(u).map_err(AdminError::Invalid)?;
+    }
     let secret = secret.filter(|s| !s.is_empty());
     if secret.is_some_and(|s| s.chars().count() > 1024 || s.chars().any(char::is_control)) {
         return Err(AdminError::Invalid(

@@ -58,6 +58,8 @@ pub struct HttpConfig {
     pub listen: SocketAddr,
     /// Base URL SFTPGo uses to reach this gateway; the auth response's HTTPFs endpoint is this + `/ftp/v1`.
     pub public_url: Option<String>,
+    /// How long a `/readyz` answer is reused: each probe is a durable write, read and delete.
+    pub readyz_cache_secs: u64,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -227,6 +229,7 @@ impl Default for HttpConfig {
         HttpConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             public_url: None,
+            readyz_cache_secs: 5,
         }
     }
 }

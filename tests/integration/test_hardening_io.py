@@ -110,3 +110,31 @@ def test_event_webhook_change_is_audited(gateway):
     assert len(hits) == 1, items
     assert hits[0]["event"] == "wh"
     assert "s3cret" not in r.body.decode()
+
+
+def _break_blob_store(gateway) -> None:
+    """Local blobs: the blobs folder replaced by a file, so every probe write fails."""
+    blobs = gateway.data_dir / "blobs"
+    blobs.rename(gateway.data_dir / "blobs.away")
+    blobs.write_bytes(b"not a folder")
+
+
+@pytest.mark.gateway_env(FTPGATE_HTTP__READYZ_CACHE_SECS="600")
+def test_readyz_reuses_its_answer(gateway):
+    if gateway.s3:
+        pytest.skip("breaks the local blob folder")
+    assert gateway.http("GET", "/readyz").status == 200
+    _break_blob_store(gateway)
+    for _ in range(20):
+        assert gateway.http("GET", "/readyz").status == 200, "the cached answer, no new probe"
+
+
+@pytest.mark.gateway_env(FTPGATE_HTTP__READYZ_CACHE_SECS="0")
+def test_readyz_failing_answer_carries_no_details(gateway):
+    if gateway.s3:
+        pytest.skip("breaks the local blob folder")
+    _break_blob_store(gateway)
+    r = gateway.http("GET", "/readyz")
+    assert r.status == 503
+    assert json.loads(r.body) == {"ready": False, "catalog": "ok", "blobs": "failing"}
+    assert str(gateway.data_dir) not in r.body.decode()

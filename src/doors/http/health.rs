@@ -1,6 +1,10 @@
 //! `/healthz`: the process answers. `/readyz`: the catalog and the blob store answer too.
+//! `/readyz` is unauthenticated and each probe costs durable writes (on S3: LIST, PUT, GET,
+//! DELETE), so one answer is reused for `http.readyz_cache_secs` and concurrent callers share
+//! one probe; the answer says only ok or failing per part (the causes go to the log).
 
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -10,10 +14,16 @@ use serde_json::json;
 
 use crate::core::gateway::Gateway;
 
+type ReadyCache = Arc<tokio::sync::Mutex<Option<(Instant, bool, bool)>>>;
+
 pub fn routes() -> Router<Gateway> {
+    let cache: ReadyCache = Arc::default();
     Router::new()
         .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
+        .route(
+            "/readyz",
+            get(move |State(gw): State<Gateway>| readyz(gw, cache.clone())),
+        )
         .route("/metrics", get(metrics))
 }
 
@@ -31,19 +41,20 @@ async fn metrics() -> ([(axum::http::header::HeaderName, &'static str); 1], Stri
     )
 }
 
-async fn readyz(State(gw): State<Gateway>) -> (StatusCode, Json<serde_json::Value>) {
-    let limit = Duration::from_secs(5);
-    let catalog = match tokio::time::timeout(limit, gw.catalog().ping()).await {
-        Ok(Ok(())) => "ok".to_string(),
-        Ok(Err(e)) => e.to_string(),
-        Err(_) => "timed out".to_string(),
+async fn readyz(gw: Gateway, cache: ReadyCache) -> (StatusCode, Json<serde_json::Value>) {
+    let ttl = Duration::from_secs(gw.config().http.readyz_cache_secs);
+    let mut slot = cache.lock().await;
+    let (catalog_ok, blobs_ok) = match *slot {
+        Some((at, c, b)) if at.elapsed() < ttl => (c, b),
+        _ => {
+            let (c, b) = probe(&gw).await;
+            *slot = Some((Instant::now(), c, b));
+            (c, b)
+        }
     };
-    let blobs = match tokio::time::timeout(limit, gw.blobs().probe()).await {
-        Ok(Ok(())) => "ok".to_string(),
-        Ok(Err(e)) => e.to_string(),
-        Err(_) => "timed out".to_string(),
-    };
-    let ready = catalog == "ok" && blobs == "ok";
+    drop(slot);
+    let ready = catalog_ok && blobs_ok;
+    let word = |ok: bool| if ok { "ok" } else { "failing" };
     let status = if ready {
         StatusCode::OK
     } else {
@@ -51,6 +62,27 @@ async fn readyz(State(gw): State<Gateway>) -> (StatusCode, Json<serde_json::Valu
     };
     (
         status,
-        Json(json!({ "ready": ready, "catalog": catalog, "blobs": blobs })),
+        Json(json!({ "ready": ready, "catalog": word(catalog_ok), "blobs": word(blobs_ok) })),
     )
+}
+
+async fn probe(gw: &Gateway) -> (bool, bool) {
+    let limit = Duration::from_secs(5);
+    let catalog = match tokio::time::timeout(limit, gw.catalog().ping()).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err("timed out".to_string()),
+    };
+    let blobs = match tokio::time::timeout(limit, gw.blobs().probe()).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err("timed out".to_string()),
+    };
+    if let Err(e) = &catalog {
+        tracing::warn!(error = %e, "readiness: the catalog is failing");
+    }
+    if let Err(e) = &blobs {
+        tracing::warn!(error = %e, "readiness: the blob store is failing");
+    }
+    (catalog.is_ok(), blobs.is_ok())
 }

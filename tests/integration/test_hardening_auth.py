@@ -12,6 +12,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+import ftplib
+import time
+
+from ftp_support import FtpGateway, ftp_gateway, ftp_gateway_factory  # noqa: F401
 from harness.checks import stat_info, wait_for
 from harness.gateway import free_port
 from harness.gowire import go_json
@@ -146,3 +150,22 @@ def test_a_new_password_revokes_old_keys(gateway):
              what="the key issued before the new password is refused")
     fresh = gateway.login("alice", "new-password-2")
     stat_info(fresh.stat("/event-a"), is_dir=True)
+
+
+@pytest.mark.parametrize("how", ["disable", "revoke-keys"])
+def test_an_open_ftp_session_ends_when_access_is_disabled(ftp_gateway: FtpGateway, how):
+    g = ftp_gateway
+    g.photographer("alice", ["ev-one"])
+    f = g.ftp("alice")
+    try:
+        assert f.sendcmd("NOOP").startswith("200")
+        assert f.nlst("/ev-one") == []
+        g.gw.cli_ok("photographer", how, "alice")
+        time.sleep(2.5)  # the identity's state cache lives 2 s
+        with pytest.raises(ftplib.error_temp) as e:
+            f.sendcmd("NOOP")
+        assert str(e.value).startswith("421"), e.value
+    finally:
+        f.close()
+    if how == "revoke-keys":
+        g.ftp("alice").quit()  # a new login still works after revoking keys

@@ -94,6 +94,8 @@ pub(crate) struct Session {
     prot_private: bool,
     pending_user: Option<String>,
     auth: Option<identity::Session>,
+    /// The photographer's key generation at login: disabling or revoking bumps it.
+    login_generation: i64,
     user_slot: Option<UserSlot>,
     cwd: VPath,
     rest: u64,
@@ -132,6 +134,7 @@ impl Session {
             prot_private: implicit_tls,
             pending_user: None,
             auth: None,
+            login_generation: 0,
             user_slot: None,
             cwd: VPath::root(),
             rest: 0,
@@ -267,6 +270,24 @@ impl Session {
             }
             return self.pre_login(cmd).await;
         };
+        // Disabling the photographer or revoking their access ends the session at its next
+        // command (NOOPs included), within the identity's STATE_TTL of the change.
+        let valid = self
+            .sh
+            .gw
+            .identity()
+            .still_valid(&s.username, self.login_generation)
+            .await;
+        if !matches!(valid, Ok(true)) {
+            tracing::info!(client = %self.ip, user = %s.username, "FTP session ended: access disabled or revoked");
+            self.closing = true;
+            return self
+                .send(Reply::new(
+                    421,
+                    "Your access was disabled or revoked: closing the connection",
+                ))
+                .await;
+        }
         self.logged_in(cmd, s, rnfr).await
     }
 
@@ -476,9 +497,14 @@ impl Session {
             .identity()
             .login(&user, &password, Some(self.ip), Door::Ftp)
             .await
-            .and_then(|row| Username::parse(&row.username).map_err(|_| CoreError::Unauthorized));
+            .and_then(|row| {
+                Username::parse(&row.username)
+                    .map(|u| (u, row.key_generation))
+                    .map_err(|_| CoreError::Unauthorized)
+            });
         match res {
-            Ok(username) => {
+            Ok((username, generation)) => {
+                self.login_generation = generation;
                 let Some(slot) = self.sh.admit_user(username.as_str()) else {
                     return self
                         .send(Reply::new(

@@ -146,6 +146,8 @@ pub struct FtpConfig {
     /// Address or DNS name announced in PASV replies (the public address behind NAT).
     pub passive_host: Option<String>,
     pub idle_timeout_secs: u64,
+    /// How long a connection may take to log in (a slot held by a client that never does).
+    pub login_timeout_secs: u64,
     pub max_sessions: usize,
     pub max_sessions_per_ip: usize,
     pub max_sessions_per_user: usize,
@@ -280,6 +282,7 @@ impl Default for FtpConfig {
             passive_ports: "50000-50100".into(),
             passive_host: None,
             idle_timeout_secs: 600,
+            login_timeout_secs: 60,
             max_sessions: 1000,
             max_sessions_per_ip: 100,
             max_sessions_per_user: 20,

@@ -15,7 +15,7 @@ import pytest
 import ftplib
 import time
 
-from ftp_support import FtpGateway, ftp_gateway, ftp_gateway_factory  # noqa: F401
+from ftp_support import FtpGateway, Raw, ftp_gateway, ftp_gateway_factory  # noqa: F401
 from harness.checks import stat_info, wait_for
 from harness.gateway import free_port
 from harness.gowire import go_json
@@ -169,3 +169,24 @@ def test_an_open_ftp_session_ends_when_access_is_disabled(ftp_gateway: FtpGatewa
         f.close()
     if how == "revoke-keys":
         g.ftp("alice").quit()  # a new login still works after revoking keys
+
+
+@pytest.mark.gateway_env(FTPGATE_FTP__LOGIN_TIMEOUT_SECS="1")
+def test_a_connection_that_never_logs_in_is_closed(ftp_gateway: FtpGateway):
+    g = ftp_gateway
+    raw = Raw(g.host, g.ftp_port, source="127.0.0.78")
+    try:
+        assert raw.greeting.startswith("220")
+        started = time.monotonic()
+        reply = raw.reply()
+        assert reply.startswith("421") and "log" in reply.lower(), reply
+        assert time.monotonic() - started < 5
+        assert raw.closed()
+    finally:
+        raw.close()
+    # A logged-in session is held to the (longer) idle timeout instead.
+    g.photographer("alice", ["ev-one"])
+    f = g.ftp("alice")
+    time.sleep(1.5)
+    assert f.sendcmd("NOOP").startswith("200")
+    f.quit()

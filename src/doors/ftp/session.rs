@@ -165,9 +165,12 @@ impl Session {
                 Next::Line(l) => l,
                 Next::Closed => break,
                 Next::Idle => {
-                    let _ = self
-                        .send(Reply::new(421, "Idle for too long: closing the connection"))
-                        .await;
+                    let why = if self.auth.is_none() {
+                        "No login in time: closing the connection"
+                    } else {
+                        "Idle for too long: closing the connection"
+                    };
+                    let _ = self.send(Reply::new(421, why)).await;
                     break;
                 }
                 Next::Shutdown => {
@@ -220,8 +223,15 @@ impl Session {
         if let Some(l) = self.queued.pop_front() {
             return Next::Line(l);
         }
+        // Before login the wait is short: a connection that never logs in holds a slot.
+        let wait = if self.auth.is_none() {
+            self.idle
+                .min(Duration::from_secs(self.sh.cfg.login_timeout_secs.max(1)))
+        } else {
+            self.idle
+        };
         tokio::select! {
-            r = tokio::time::timeout(self.idle, self.ctrl.read_line()) => match r {
+            r = tokio::time::timeout(wait, self.ctrl.read_line()) => match r {
                 Ok(Ok(Some(l))) => Next::Line(l),
                 Ok(Ok(None)) => Next::Closed,
                 Ok(Err(LineError::TooLong)) => Next::TooLong,

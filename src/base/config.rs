@@ -157,6 +157,9 @@ pub struct FtpConfig {
     pub implicit_tls_listen: Option<SocketAddr>,
     /// Accept PROXY protocol v1/v2 headers from a load balancer.
     pub proxy_protocol: bool,
+    /// Who may send the PROXY header (the load balancers): addresses or CIDR ranges. Required
+    /// with `proxy_protocol`; a connection from anyone else is dropped.
+    pub proxy_allowed: Vec<IpRange>,
     /// PORT/EPRT (active mode); off by default.
     pub active_mode: bool,
     /// Seconds in-flight transfers get to finish on shutdown.
@@ -291,6 +294,7 @@ impl Default for FtpConfig {
             require_tls: false,
             implicit_tls_listen: None,
             proxy_protocol: false,
+            proxy_allowed: Vec::new(),
             active_mode: false,
             shutdown_grace_secs: 30,
         }

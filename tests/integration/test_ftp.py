@@ -701,7 +701,8 @@ def test_active_mode_with_bounce_check(ftp_gateway: FtpGateway):
         f.close()
 
 
-@pytest.mark.gateway_env(FTPGATE_FTP__PROXY_PROTOCOL="true")
+@pytest.mark.gateway_env(FTPGATE_FTP__PROXY_PROTOCOL="true",
+                         FTPGATE_FTP__PROXY_ALLOWED="[127.0.0.1]")
 def test_proxy_protocol(ftp_gateway: FtpGateway):
     g = ftp_gateway
     g.photographer("alice", ["ev-one"])

@@ -6,6 +6,7 @@ catalog copy cannot mint, and a new password revoking old keys."""
 from __future__ import annotations
 
 import re
+import socket
 import sqlite3
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
@@ -190,3 +191,37 @@ def test_a_connection_that_never_logs_in_is_closed(ftp_gateway: FtpGateway):
     time.sleep(1.5)
     assert f.sendcmd("NOOP").startswith("200")
     f.quit()
+
+
+@pytest.mark.gateway_env(FTPGATE_FTP__PROXY_PROTOCOL="true",
+                         FTPGATE_FTP__PROXY_ALLOWED="[127.0.0.2]")
+def test_only_proxy_allowed_peers_may_send_the_proxy_header(ftp_gateway: FtpGateway):
+    g = ftp_gateway
+    header = b"PROXY TCP4 192.0.2.99 127.0.0.1 40000 2121\r\n"
+    # From 127.0.0.1, not in the list: a header naming any client is not believed.
+    s = socket.create_connection((g.host, g.ftp_port), timeout=10)
+    s.sendall(header)
+    try:
+        got = s.recv(100)
+    except ConnectionResetError:
+        got = b""
+    assert got == b"", "dropped"
+    s.close()
+    # From the balancer's address: the session starts.
+    s = socket.create_connection((g.host, g.ftp_port), timeout=10,
+                                 source_address=("127.0.0.2", 0))
+    s.sendall(header)
+    assert s.recv(100).startswith(b"220")
+    s.close()
+
+
+def test_proxy_protocol_without_proxy_allowed_refuses_to_start(gateway, tmp_path):
+    env = gateway.process_env()
+    env.update({"FTPGATE_DATA_DIR": str(tmp_path / "data"), "FTPGATE_FTP__ENABLED": "true",
+                "FTPGATE_FTP__LISTEN": f"127.0.0.1:{free_port()}",
+                "FTPGATE_HTTP__LISTEN": f"127.0.0.1:{free_port()}",
+                "FTPGATE_FTP__PROXY_PROTOCOL": "true"})
+    r = subprocess.run([str(gateway.binary), "serve"], env=env, capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode != 0
+    assert "ftp.proxy_allowed" in r.stdout + r.stderr

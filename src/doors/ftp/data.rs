@@ -12,6 +12,8 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::BytesMut;
+
+use crate::base::config::IpRange;
 use futures_util::StreamExt;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
@@ -144,11 +146,12 @@ pub fn bind_passive(ip: IpAddr, range: (u16, u16), next: &AtomicU32) -> io::Resu
 }
 
 /// Accepts the data connection of the client at `expected`. Connections from any other
-/// address are dropped (and logged) and the wait goes on until `wait` has passed.
+/// address (or, behind a PROXY-protocol balancer, from a peer not in `ftp.proxy_allowed`) are
+/// dropped (and logged) and the wait goes on until `wait` has passed.
 pub async fn accept_from(
     listener: &TcpListener,
     expected: IpAddr,
-    proxy_protocol: bool,
+    proxy_allowed: Option<&[IpRange]>,
     wait: Duration,
 ) -> io::Result<TcpStream> {
     let deadline = Instant::now() + wait;
@@ -157,7 +160,11 @@ pub async fn accept_from(
         let (mut tcp, peer) = timeout_at(deadline, listener.accept())
             .await
             .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "no data connection"))??;
-        let source = if proxy_protocol {
+        let source = if let Some(allowed) = proxy_allowed {
+            if !allowed.iter().any(|r| r.contains(&canonical(peer.ip()))) {
+                tracing::warn!(peer = %peer, "data connection from an address not in ftp.proxy_allowed dropped");
+                continue;
+            }
             match timeout_at(deadline, super::proxy::read_header(&mut tcp)).await {
                 Ok(Ok(h)) => h.source.map_or(peer.ip(), |s| s.ip()),
                 Ok(Err(e)) => {

@@ -176,6 +176,13 @@ impl FtpDoor {
     pub async fn bind(gw: Gateway) -> anyhow::Result<FtpDoor> {
         let cfg = gw.config().clone();
         let passive_range = cfg.passive_port_range()?;
+        if cfg.ftp.proxy_protocol && cfg.ftp.proxy_allowed.is_empty() {
+            anyhow::bail!(
+                "ftp.proxy_protocol is on but ftp.proxy_allowed is empty: list the addresses of \
+                 the load balancers that send the PROXY header, e.g. \
+                 FTPGATE_FTP__PROXY_ALLOWED='[10.0.0.5, 10.1.0.0/16]'"
+            );
+        }
         let tls = tls::setup(&cfg)?;
         let ftp = cfg.ftp.clone();
         let listener = TcpListener::bind(ftp.listen)
@@ -311,6 +318,13 @@ async fn connection(
     let _ = socket2::SockRef::from(&tcp).set_out_of_band_inline(true);
     let socket_local = tcp.local_addr()?;
     let (client, local) = if shared.cfg.proxy_protocol {
+        let from = data::canonical(peer.ip());
+        if !shared.cfg.proxy_allowed.iter().any(|r| r.contains(&from)) {
+            // Anyone else could name any client address: escape limits and lock-out, or
+            // claim another client's passive data connection.
+            tracing::warn!(peer = %from, "FTP connection dropped: not in ftp.proxy_allowed");
+            return Ok(());
+        }
         let h = tokio::time::timeout(PROXY_HEADER_TIMEOUT, proxy::read_header(&mut tcp))
             .await
             .context("no PROXY header in time")??;

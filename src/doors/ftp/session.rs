@@ -1036,7 +1036,10 @@ impl Session {
                 data::accept_from(
                     &p.listener,
                     self.ip,
-                    self.sh.cfg.proxy_protocol,
+                    self.sh
+                        .cfg
+                        .proxy_protocol
+                        .then_some(self.sh.cfg.proxy_allowed.as_slice()),
                     data::CONNECT_TIMEOUT,
                 )
                 .await

@@ -8,19 +8,7 @@ mod support;
 use ftpgate::base::domain::{EventStatus, Role};
 use ftpgate::base::error::CoreError;
 use ftpgate::ops::admin::{self, EventPatch};
-use support::{TestGateway, jpeg, spawn_gateway, vpath};
-
-async fn each_backend<F, Fut>(test: F)
-where
-    F: Fn(TestGateway) -> Fut,
-    Fut: std::future::Future<Output = TestGateway>,
-{
-    for b in support::backends().await {
-        let tg = spawn_gateway(b).await;
-        let tg = test(tg).await;
-        tg.shutdown().await;
-    }
-}
+use support::{TestGateway, each_backend, jpeg, spawn_gateway, vpath};
 
 async fn photo_created_count(tg: &TestGateway) -> usize {
     tg.notifications().await.len()

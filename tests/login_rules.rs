@@ -11,21 +11,9 @@ use ftpgate::base::domain::{Door, Role};
 use ftpgate::base::error::CoreError;
 use ftpgate::ops::admin;
 use ftpgate::store::catalog::{Attempt, AttemptLimits};
-use support::{TestGateway, spawn_gateway};
+use support::each_backend;
 
 const RIGHT: &str = "correct horse battery";
-
-async fn each_backend<F, Fut>(test: F)
-where
-    F: Fn(TestGateway) -> Fut,
-    Fut: std::future::Future<Output = TestGateway>,
-{
-    for b in support::backends().await {
-        let tg = spawn_gateway(b).await;
-        let tg = test(tg).await;
-        tg.shutdown().await;
-    }
-}
 
 fn v4(a: u8, b: u8, c: u8, d: u8) -> Option<IpAddr> {
     Some(IpAddr::V4(Ipv4Addr::new(a, b, c, d)))

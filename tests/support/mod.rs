@@ -192,3 +192,16 @@ pub fn jpeg(seed: u8, len: usize) -> Vec<u8> {
     v.extend_from_slice(&[0xFF, 0xD9]);
     v
 }
+
+/// Runs `test` on a fresh gateway for each backend that answers (SQLite, PostgreSQL).
+pub async fn each_backend<F, Fut>(test: F)
+where
+    F: Fn(TestGateway) -> Fut,
+    Fut: std::future::Future<Output = TestGateway>,
+{
+    for b in backends().await {
+        let tg = spawn_gateway(b).await;
+        let tg = test(tg).await;
+        tg.shutdown().await;
+    }
+}

@@ -188,12 +188,11 @@ async fn deliver(
 /// receivers often live there.
 pub fn forbidden_webhook_ip(ip: IpAddr) -> bool {
     match ip {
-        IpAddr::V4(v4) => v4.is_link_local() || v4.is_unspecified() || v4.is_broadcast(),
+        IpAddr::V4(v4) => v4.is_link_local(),
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
             Some(v4) => forbidden_webhook_ip(IpAddr::V4(v4)),
             None => {
                 (v6.segments()[0] & 0xffc0) == 0xfe80
-                    || v6.is_unspecified()
                     || v6 == std::net::Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254)
             }
         },

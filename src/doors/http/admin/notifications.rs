@@ -109,7 +109,7 @@ pub struct EventWebhook {
     /// `http://` or `https://` URL, or null.
     #[schema(
         max_length = 2048,
-        pattern = "^https?://[^\\u0000-\\u001f\\u007f-\\u009f]*$"
+        pattern = "^https?://[^/?#@:\\[\\]\\u0000-\\u0020\\u007f-\\u009f]+(:([1-5]?[0-9]{1,4}|6[0-4][0-9]{3}))?([/?#][^\\u0000-\\u001f\\u007f-\\u009f]*)?$"
     )]
     pub url: Option<String>,
     /// HMAC-SHA256 key for `X-Ftpgate-Signature`, or null. Never shown back.
@@ -131,7 +131,10 @@ pub struct EventWebhookState {
     summary = "Send this event's notifications to its own receiver (null: the deployment's)",
     params(("id" = String, Path, pattern = "^[a-z0-9][a-z0-9._-]{1,63}$")),
     request_body = EventWebhook,
-    responses((status = 200, description = "Saved", body = EventWebhookState))
+    responses(
+        (status = 200, description = "Saved", body = EventWebhookState),
+        (status = 404, description = "No such event", body = super::ErrorBody),
+    )
 )]
 async fn set_webhook(
     State(gw): State<Gateway>,

@@ -26,6 +26,18 @@ fn is_windows_device(s: &str) -> bool {
             && stem.as_bytes()[3].is_ascii_digit())
 }
 
+/// The unit that per-address limits count: an IPv4 address (IPv4-mapped IPv6 included), or
+/// an IPv6 /64 (one subscriber holds a whole /64, so single IPv6 addresses would be free new
+/// identities). Used by the lock-out scopes and the FTP door's session limit alike.
+pub fn address_net(ip: std::net::IpAddr) -> std::net::IpAddr {
+    match ip.to_canonical() {
+        std::net::IpAddr::V6(v6) => std::net::IpAddr::V6(std::net::Ipv6Addr::from(
+            u128::from(v6) & !((1u128 << 64) - 1),
+        )),
+        v4 => v4,
+    }
+}
+
 macro_rules! ident_type {
     ($name:ident, $what:literal, $fold:expr) => {
         #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -155,6 +167,16 @@ pub fn parse_rfc3339(s: &str) -> Option<Millis> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_ipv6_64_is_one_address() {
+        let net = |s: &str| address_net(s.parse().unwrap());
+        assert_eq!(net("2001:db8:1:2::1"), net("2001:db8:1:2:ffff::9"));
+        assert_ne!(net("2001:db8:1:2::1"), net("2001:db8:1:3::1"));
+        assert_eq!(net("192.0.2.1").to_string(), "192.0.2.1");
+        assert_eq!(net("::ffff:192.0.2.1").to_string(), "192.0.2.1");
+        assert_eq!(net("2001:db8:1:2:3:4:5:6").to_string(), "2001:db8:1:2::");
+    }
 
     #[test]
     fn usernames_are_a_subset_of_what_sftpgo_accepts() {

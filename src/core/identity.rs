@@ -21,7 +21,7 @@ use rand::Rng;
 use sha2::Sha256;
 
 use crate::base::config::LockoutConfig;
-use crate::base::domain::{Door, Millis, Username, now_millis};
+use crate::base::domain::{Door, Millis, Username, address_net, now_millis};
 use crate::base::error::{CoreError, CoreResult};
 use crate::store::catalog::{Attempt, AttemptLimits, AuditRecord, Catalog, PhotographerRow};
 
@@ -79,21 +79,6 @@ pub struct Identity {
     hashing: tokio::sync::Semaphore,
     /// When expired lock-out rows were last purged.
     last_purge: AtomicI64,
-}
-
-/// The address part of a lock-out scope: an IPv4 address, or an IPv6 /64 (one subscriber
-/// holds a whole /64, so single IPv6 addresses would be free new identities).
-pub fn address_scope(ip: IpAddr) -> String {
-    match ip {
-        IpAddr::V4(v4) => v4.to_string(),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => v4.to_string(),
-            None => {
-                let s = v6.segments();
-                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
-            }
-        },
-    }
 }
 
 pub fn hash_password(password: &str) -> CoreResult<String> {
@@ -169,7 +154,9 @@ impl Identity {
         } else {
             "?"
         };
-        let net = ip.map(address_scope).unwrap_or_else(|| "-".into());
+        let net = ip
+            .map(|ip| address_net(ip).to_string())
+            .unwrap_or_else(|| "-".into());
         let mut scopes = vec![(format!("ua:{user}|{net}"), limits(l.max_failures_per_user))];
         if let Some(ip) = ip
             && !l.safe_ips.iter().any(|range| range.contains(&ip))
@@ -379,8 +366,7 @@ impl Identity {
         )) {
             return Err(CoreError::Unauthorized);
         }
-        let state = self.state(known.username.as_str()).await?;
-        if !state.active || state.generation != known.generation {
+        if !self.still_valid(&known.username, known.generation).await? {
             return Err(CoreError::Unauthorized);
         }
         if known.touched.elapsed() > KEY_TOUCH_EVERY {

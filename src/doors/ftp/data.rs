@@ -12,8 +12,6 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::BytesMut;
-
-use crate::base::config::IpRange;
 use futures_util::StreamExt;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
@@ -21,6 +19,7 @@ use tokio::sync::oneshot;
 use tokio::time::{Instant, timeout, timeout_at};
 use tokio_rustls::TlsAcceptor;
 
+use crate::base::config::IpRange;
 use crate::base::error::CoreError;
 use crate::core::ingest::{Committed, Upload};
 use crate::store::blobs::BlobStream;

@@ -60,19 +60,6 @@ pub(crate) struct Shared {
     all_gone: Notify,
 }
 
-/// What the per-address session limit counts: an IPv4 address, or an IPv6 /64 (one
-/// subscriber holds a whole /64, so single IPv6 addresses would be free new slots).
-fn limit_key(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) if v6.to_ipv4_mapped().is_none() => {
-            let bits = u128::from(v6) & !((1u128 << 64) - 1);
-            IpAddr::V6(std::net::Ipv6Addr::from(bits))
-        }
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
-        v4 => v4,
-    }
-}
-
 /// A connection slot, released on drop (also when the session task panics).
 pub(crate) struct ConnSlot {
     shared: Arc<Shared>,
@@ -117,7 +104,7 @@ impl Drop for UserSlot {
 
 impl Shared {
     fn admit(self: &Arc<Self>, ip: IpAddr) -> Result<ConnSlot, &'static str> {
-        let ip = limit_key(ip);
+        let ip = crate::base::domain::address_net(ip);
         let mut c = self
             .counts
             .lock()
@@ -374,21 +361,4 @@ async fn connection(
     );
     s.run(slot).await;
     Ok(())
-}
-
-#[cfg(test)]
-mod limit_tests {
-    use super::*;
-
-    #[test]
-    fn an_ipv6_64_is_one_address_for_session_limits() {
-        let a: IpAddr = "2001:db8:1:2::1".parse().unwrap();
-        let b: IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap();
-        let c: IpAddr = "2001:db8:1:3::1".parse().unwrap();
-        assert_eq!(limit_key(a), limit_key(b));
-        assert_ne!(limit_key(a), limit_key(c));
-        let v4: IpAddr = "192.0.2.1".parse().unwrap();
-        assert_eq!(limit_key(v4), v4);
-        assert_eq!(limit_key("::ffff:192.0.2.1".parse().unwrap()), v4);
-    }
 }

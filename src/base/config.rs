@@ -60,6 +60,15 @@ pub struct HttpConfig {
     pub public_url: Option<String>,
     /// How long a `/readyz` answer is reused: each probe is a durable write, read and delete.
     pub readyz_cache_secs: u64,
+    /// Seconds a client may take to send a whole request head, from connecting or from the
+    /// head's first byte on a reused connection (slow-loris bound).
+    pub header_read_timeout_secs: u64,
+    /// Seconds a keep-alive connection may sit idle between requests; longer than SFTPGo's
+    /// own 90 s, so SFTPGo closes its idle connections first and never reuses one we closed.
+    pub keep_alive_idle_secs: u64,
+    /// Open connections at most; more are closed at once, so a flood cannot take the file
+    /// descriptors the FTP door needs.
+    pub max_connections: usize,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -123,6 +132,9 @@ pub struct UploadConfig {
     /// Files and directories one photographer may have in one event; a new directory past it
     /// is refused (directories count toward no byte or file quota).
     pub max_entries_per_namespace: u64,
+    /// Seconds an upload body may go without a byte (either door) before it is aborted and its
+    /// memory budget released.
+    pub body_idle_timeout_secs: u64,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -235,6 +247,9 @@ impl Default for HttpConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             public_url: None,
             readyz_cache_secs: 5,
+            header_read_timeout_secs: 30,
+            keep_alive_idle_secs: 120,
+            max_connections: 1024,
         }
     }
 }
@@ -261,6 +276,7 @@ impl Default for UploadConfig {
             ],
             temp_suffixes: vec![".filepart".into(), ".part".into(), ".tmp".into()],
             max_entries_per_namespace: 200_000,
+            body_idle_timeout_secs: 60,
         }
     }
 }
@@ -348,6 +364,24 @@ impl Config {
             && !(u.starts_with("http://") || u.starts_with("https://"))
         {
             anyhow::bail!("http.public_url must start with http:// or https://");
+        }
+        for (name, v) in [
+            (
+                "http.header_read_timeout_secs",
+                self.http.header_read_timeout_secs,
+            ),
+            ("http.keep_alive_idle_secs", self.http.keep_alive_idle_secs),
+            (
+                "upload.body_idle_timeout_secs",
+                self.upload.body_idle_timeout_secs,
+            ),
+        ] {
+            if v == 0 {
+                anyhow::bail!("{name} must be at least 1 (seconds)");
+            }
+        }
+        if self.http.max_connections == 0 {
+            anyhow::bail!("http.max_connections must be at least 1");
         }
         self.passive_port_range()?;
         Ok(())

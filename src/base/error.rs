@@ -70,6 +70,23 @@ impl From<std::io::Error> for CoreError {
 }
 
 impl CoreError {
+    /// What a client may read: the storage and catalog texts (paths, SQL, S3 endpoints) stay
+    /// in the log.
+    pub fn public_message(&self) -> String {
+        match self {
+            CoreError::Storage(_) => "storage is unavailable, try again later".into(),
+            CoreError::Catalog(_) => "internal error, try again later".into(),
+            other => other.to_string(),
+        }
+    }
+
+    /// Logs a failure the client cannot fix. The ERROR line names the kind only, so nothing a
+    /// photographer can make storage say lands in alerts; the detail goes to WARN, escaped.
+    pub fn log_failure(&self, what: &'static str) {
+        tracing::warn!(kind = self.kind(), detail = ?self, "{what}: detail");
+        tracing::error!(kind = self.kind(), "{what}");
+    }
+
     /// A short stable label, for metrics and audit records.
     pub fn kind(&self) -> &'static str {
         match self {

@@ -7,13 +7,15 @@
 //! and jitter; rows older than `webhook.max_age_secs` become dead. With several replicas on
 //! PostgreSQL each row is claimed by one (`FOR UPDATE SKIP LOCKED` plus a lease).
 
+use std::collections::HashMap;
+use std::future::Future;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use hmac::{Hmac, KeyInit, Mac};
 use rand::Rng;
-use sha2::Sha256;
+use sha2::{Digest, Sha256};
 use sqlx::FromRow;
 
 use crate::base::config::Config;
@@ -78,9 +80,10 @@ pub async fn enqueue(tx: &mut Tx, cfg: &Config, n: &Notification) -> CoreResult<
     let payload = serde_json::to_string(n)
         .map_err(|e| crate::base::error::CoreError::Catalog(e.to_string()))?;
     let now = now_millis();
+    // A photo already announced at this path with this content is not announced again.
     sqlx::query(
-        "INSERT INTO outbox (id, created_at, event, photographer, url, payload, status, attempts, next_attempt_at, locked_until) \
-         VALUES ($1, $2, $3, $4, $5, $6, 'pending', 0, $2, 0)",
+        "INSERT INTO outbox (id, created_at, event, photographer, url, payload, status, attempts, next_attempt_at, locked_until, photo_key) \
+         VALUES ($1, $2, $3, $4, $5, $6, 'pending', 0, $2, 0, $7) ON CONFLICT DO NOTHING",
     )
     .bind(&n.id)
     .bind(now)
@@ -88,9 +91,20 @@ pub async fn enqueue(tx: &mut Tx, cfg: &Config, n: &Notification) -> CoreResult<
     .bind(&n.photographer)
     .bind(&url)
     .bind(&payload)
+    .bind(photo_key(n))
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+/// What makes two notifications the same photo: event, photographer, path and content.
+fn photo_key(n: &Notification) -> String {
+    let mut h = Sha256::new();
+    for part in [&n.event, &n.photographer, &n.path, &n.sha256] {
+        h.update(part.as_bytes());
+        h.update([0u8]);
+    }
+    hex::encode(h.finalize())
 }
 
 pub fn new_id() -> String {
@@ -121,30 +135,52 @@ pub fn backoff_ms(attempts: i64) -> i64 {
     (base as f64 * jitter) as i64
 }
 
-/// Claims up to `limit` due rows for this worker for `lease_ms`.
-async fn claim(catalog: &Catalog, limit: i64, lease_ms: i64) -> CoreResult<Vec<OutboxRow>> {
+/// Claims up to `limit` due rows for this worker for `lease_ms`, none for a receiver in `skip`
+/// (this worker already has as many deliveries to it in flight as it allows).
+async fn claim(
+    catalog: &Catalog,
+    limit: i64,
+    lease_ms: i64,
+    skip: &[String],
+) -> CoreResult<Vec<OutboxRow>> {
     let now = now_millis();
-    let sql = match catalog.backend() {
-        Backend::Postgres => {
-            "UPDATE outbox SET locked_until = $2 WHERE id IN (SELECT id FROM outbox \
-             WHERE status = 'pending' AND next_attempt_at <= $1 AND locked_until <= $1 \
-             ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED) RETURNING *"
-        }
-        Backend::Sqlite => {
-            "UPDATE outbox SET locked_until = $2 WHERE id IN (SELECT id FROM outbox \
-             WHERE status = 'pending' AND next_attempt_at <= $1 AND locked_until <= $1 \
-             ORDER BY next_attempt_at LIMIT $3) RETURNING *"
-        }
+    let skip_clause: String = (0..skip.len())
+        .map(|i| format!(" AND url <> ${}", i + 4))
+        .collect();
+    let lock = match catalog.backend() {
+        Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+        Backend::Sqlite => "",
     };
+    // The outer `locked_until` test makes a row another replica claimed meanwhile drop out
+    // (PostgreSQL re-checks the UPDATE's own conditions on the row it waited for).
+    let sql = format!(
+        "UPDATE outbox SET locked_until = $2 WHERE locked_until <= $1 AND id IN (SELECT id FROM \
+         outbox WHERE status = 'pending' AND next_attempt_at <= $1 AND locked_until <= $1\
+         {skip_clause} ORDER BY next_attempt_at LIMIT $3{lock}) RETURNING *"
+    );
     let mut tx = catalog.begin_write().await?;
-    let rows: Vec<OutboxRow> = sqlx::query_as(sql)
+    // Dynamic only in the number of `$n` placeholders; every value is bound.
+    let mut q = sqlx::query_as::<_, OutboxRow>(sqlx::AssertSqlSafe(sql))
         .bind(now)
         .bind(now + lease_ms)
-        .bind(limit)
-        .fetch_all(&mut *tx)
-        .await?;
+        .bind(limit);
+    for url in skip {
+        q = q.bind(url);
+    }
+    let rows = q.fetch_all(&mut *tx).await?;
     tx.commit().await?;
     Ok(rows)
+}
+
+/// Hands claimed rows back at once (a receiver got more than its share of one claim).
+async fn release(catalog: &Catalog, rows: &[OutboxRow]) -> CoreResult<()> {
+    for row in rows {
+        sqlx::query("UPDATE outbox SET locked_until = 0 WHERE id = $1")
+            .bind(&row.id)
+            .execute(catalog.pool())
+            .await?;
+    }
+    Ok(())
 }
 
 async fn secret_for(catalog: &Catalog, cfg: &Config, event: &str) -> Option<String> {
@@ -303,8 +339,17 @@ pub async fn counts(catalog: &Catalog) -> CoreResult<(i64, i64)> {
     Ok((pending, dead))
 }
 
+/// Deliveries in flight at once, over all receivers.
+const MAX_IN_FLIGHT: usize = 64;
+/// Deliveries in flight to one receiver (one URL): a receiver that never answers holds at most
+/// this many slots, and every other receiver's notifications go out beside it.
+const MAX_IN_FLIGHT_PER_RECEIVER: usize = 4;
+/// How long a claimed row stays this worker's: several timeouts, so it is never sent twice.
+const LEASE_MS: i64 = 60_000;
+
 /// Runs until `stop` turns true. `wake` is notified after each commit that enqueued a row, so
 /// delivery starts within milliseconds; the 1 s tick covers retries and other replicas' rows.
+/// Each delivery runs in its own task: a slow receiver never delays another's.
 pub async fn run_worker(
     catalog: Catalog,
     cfg: Arc<Config>,
@@ -318,33 +363,104 @@ pub async fn run_worker(
             return;
         }
     };
+    let mut in_flight = InFlight::default();
     loop {
-        match claim(&catalog, 16, 60_000).await {
-            Ok(rows) => {
-                let n = rows.len();
-                for row in rows {
-                    let res = deliver(&client, &catalog, &cfg, &row).await;
-                    if let Err(e) = record(&catalog, &cfg, &row, res).await {
-                        tracing::error!(error = %e, "could not record a webhook delivery");
+        let free = MAX_IN_FLIGHT.saturating_sub(in_flight.tasks.len());
+        let mut claimed_all = false;
+        if free > 0 {
+            let full = in_flight.full_receivers();
+            match claim(&catalog, free as i64, LEASE_MS, &full).await {
+                Ok(rows) => {
+                    claimed_all = rows.len() == free;
+                    let mut extra = Vec::new();
+                    for row in rows {
+                        if in_flight.to(&row.url) >= MAX_IN_FLIGHT_PER_RECEIVER {
+                            extra.push(row);
+                            continue;
+                        }
+                        let (client, catalog, cfg) = (client.clone(), catalog.clone(), cfg.clone());
+                        let url = row.url.clone();
+                        in_flight.start(url, async move {
+                            let res = deliver(&client, &catalog, &cfg, &row).await;
+                            if let Err(e) = record(&catalog, &cfg, &row, res).await {
+                                tracing::error!(error = %e, "could not record a webhook delivery");
+                            }
+                        });
+                    }
+                    if let Err(e) = release(&catalog, &extra).await {
+                        tracing::error!(error = %e, "could not hand back claimed notifications");
                     }
                 }
-                if n == 16 {
-                    continue; // more may be due right now
-                }
+                Err(e) => tracing::error!(error = %e, "outbox query failed"),
             }
-            Err(e) => tracing::error!(error = %e, "outbox query failed"),
+            if let Ok((pending, dead)) = counts(&catalog).await {
+                metrics::gauge!("ftpgate_outbox_pending").set(pending as f64);
+                metrics::gauge!("ftpgate_outbox_dead").set(dead as f64);
+            }
         }
-        if let Ok((pending, dead)) = counts(&catalog).await {
-            metrics::gauge!("ftpgate_outbox_pending").set(pending as f64);
-            metrics::gauge!("ftpgate_outbox_dead").set(dead as f64);
+        if claimed_all {
+            continue; // more may be due right now
         }
         tokio::select! {
+            Some(done) = in_flight.tasks.join_next_with_id(), if !in_flight.tasks.is_empty() => {
+                in_flight.finished(done);
+                // Collect the others that finished too, then look for due rows again.
+                while let Some(done) = in_flight.tasks.try_join_next_with_id() {
+                    in_flight.finished(done);
+                }
+            }
             _ = wake.notified() => {}
             _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-            _ = stop.changed() => return,
+            _ = stop.changed() => {
+                // Deliveries under way get their own timeout to finish; unsent rows stay queued.
+                while in_flight.tasks.join_next().await.is_some() {}
+                return;
+            }
         }
-        if *stop.borrow() {
+    }
+}
+
+/// The worker's deliveries under way, counted per receiver.
+#[derive(Default)]
+struct InFlight {
+    tasks: tokio::task::JoinSet<()>,
+    receiver_of: HashMap<tokio::task::Id, String>,
+    per_receiver: HashMap<String, usize>,
+}
+
+impl InFlight {
+    fn to(&self, url: &str) -> usize {
+        self.per_receiver.get(url).copied().unwrap_or(0)
+    }
+
+    fn full_receivers(&self) -> Vec<String> {
+        self.per_receiver
+            .iter()
+            .filter(|(_, n)| **n >= MAX_IN_FLIGHT_PER_RECEIVER)
+            .map(|(u, _)| u.clone())
+            .collect()
+    }
+
+    fn start(&mut self, url: String, delivery: impl Future<Output = ()> + Send + 'static) {
+        let id = self.tasks.spawn(delivery).id();
+        *self.per_receiver.entry(url.clone()).or_default() += 1;
+        self.receiver_of.insert(id, url);
+    }
+
+    /// A delivery ended (a panicked one too: its row's lease runs out and it is retried).
+    fn finished(&mut self, done: Result<(tokio::task::Id, ()), tokio::task::JoinError>) {
+        let id = match done {
+            Ok((id, ())) => id,
+            Err(e) => e.id(),
+        };
+        let Some(url) = self.receiver_of.remove(&id) else {
             return;
+        };
+        if let Some(n) = self.per_receiver.get_mut(&url) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                self.per_receiver.remove(&url);
+            }
         }
     }
 }

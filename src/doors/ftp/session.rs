@@ -1148,7 +1148,8 @@ impl Session {
             ),
             Outcome::Idle => Reply::new(426, "Data connection idle for too long: transfer aborted"),
             Outcome::SourceFailed(e) => {
-                tracing::error!(error = %e, what, "reading a stored file failed");
+                tracing::warn!(detail = ?e, what, "reading a stored file failed: detail");
+                tracing::error!(kind = "storage", what, "reading a stored file failed");
                 Reply::new(451, "Reading the file failed: try again later")
             }
             Outcome::Cancelled if w.shutdown && !w.aborted => {
@@ -1360,8 +1361,10 @@ impl Session {
             }
         };
         let (tx, rx) = oneshot::channel();
+        // A stalled upload holds S3 buffer memory every other upload needs: its own, shorter bound.
+        let stall = Duration::from_secs(self.sh.gw.config().upload.body_idle_timeout_secs);
         let (o, w) = self
-            .supervise(data::receive(conn, upload, self.idle, rx), tx)
+            .supervise(data::receive(conn, upload, stall.min(self.idle), rx), tx)
             .await;
         match &o {
             Outcome::Stored(c) => tracing::info!(

@@ -5,6 +5,7 @@
 //! and double-encoded input stays literal. Success is only ever 200 or 201.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts, State};
@@ -232,10 +233,21 @@ async fn create(
                 return Err(e);
             }
         };
-        while let Some(chunk) = stream.next().await {
-            let res = match chunk {
-                Ok(bytes) => upload.write(bytes).await,
-                Err(_) => Err(CoreError::Aborted),
+        // A stalled body holds S3 buffer memory every other upload needs: bound the wait.
+        let stall = Duration::from_secs(gw.config().upload.body_idle_timeout_secs);
+        loop {
+            let res = match tokio::time::timeout(stall, stream.next()).await {
+                Ok(None) => break,
+                Ok(Some(Ok(bytes))) => upload.write(bytes).await,
+                Ok(Some(Err(_))) => Err(CoreError::Aborted),
+                Err(_) => {
+                    tracing::warn!(
+                        path = %c.path, idle_secs = stall.as_secs(),
+                        "upload body stalled: aborted, nothing stored (upload.body_idle_timeout_secs)"
+                    );
+                    upload.abort(&CoreError::Aborted).await;
+                    return Err(CoreError::Aborted);
+                }
             };
             if let Err(e) = res {
                 upload.abort(&e).await;

@@ -6,8 +6,7 @@ mod admin;
 mod auth_hook;
 mod health;
 mod httpfs;
-
-use std::net::SocketAddr;
+mod serve;
 
 use axum::Router;
 use axum::http::StatusCode;
@@ -16,6 +15,8 @@ use serde_json::json;
 
 use crate::base::error::CoreError;
 use crate::core::gateway::Gateway;
+
+pub use serve::serve;
 
 /// Every request gets an id (or keeps the caller's `x-request-id`), echoed in the response and
 /// carried by every log line of the request. The span records method and path only: keys and
@@ -115,21 +116,9 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = status_of(&self.0);
         if status.is_server_error() && status != StatusCode::NOT_IMPLEMENTED {
-            tracing::error!(error = %self.0, "request failed");
+            self.0.log_failure("request failed");
         }
-        (status, axum::Json(json!({ "message": status.canonical_reason().unwrap_or(""), "error": self.0.to_string() })))
+        (status, axum::Json(json!({ "message": status.canonical_reason().unwrap_or(""), "error": self.0.public_message() })))
             .into_response()
     }
-}
-
-/// Serves until `shutdown` resolves, then lets in-flight requests (uploads) finish.
-pub async fn serve(
-    gw: Gateway,
-    listener: tokio::net::TcpListener,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    let app = router(gw).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
 }

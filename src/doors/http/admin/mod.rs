@@ -379,7 +379,7 @@ impl From<CoreError> for AdminApiError {
         let status = super::status_of(&e);
         if status.is_server_error() {
             // The details (SQL, paths) go to the log, not to the client.
-            tracing::error!(error = %e, "admin API request failed");
+            e.log_failure("admin API request failed");
             return Self::new(
                 status,
                 "internal",

@@ -88,6 +88,10 @@ enum PhotographerCmd {
     RevokeKeys {
         username: String,
     },
+    /// Lift the photographer's lock-outs after too many wrong passwords, from every address.
+    Unlock {
+        username: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -304,12 +308,18 @@ async fn operator(catalog: &Catalog, cmd: Command) -> anyhow::Result<()> {
                 }
             }
             PhotographerCmd::Disable { username } => {
-                admin::set_photographer_active(catalog, &username, false).await?;
-                println!("disabled {username}");
+                if admin::set_photographer_active(catalog, &username, false).await? {
+                    println!("disabled {username}");
+                } else {
+                    println!("{username} was already disabled");
+                }
             }
             PhotographerCmd::Enable { username } => {
-                admin::set_photographer_active(catalog, &username, true).await?;
-                println!("enabled {username}");
+                if admin::set_photographer_active(catalog, &username, true).await? {
+                    println!("enabled {username}");
+                } else {
+                    println!("{username} was already enabled");
+                }
             }
             PhotographerCmd::Passwd {
                 username,
@@ -325,6 +335,24 @@ async fn operator(catalog: &Catalog, cmd: Command) -> anyhow::Result<()> {
                 if let Some(g) = generated {
                     println!("password (shown once):");
                     println!("{g}");
+                }
+            }
+            PhotographerCmd::Unlock { username } => {
+                let n = admin::unlock_photographer(catalog, &username).await?;
+                catalog
+                    .audit(&ftpgate::store::catalog::AuditRecord {
+                        door: "cli",
+                        action: "admin.photographer.unlock",
+                        result: "ok".into(),
+                        photographer: Some(username.clone()),
+                        detail: Some(format!("{n} address(es) cleared")),
+                        ..Default::default()
+                    })
+                    .await;
+                if n == 0 {
+                    println!("{username} was not locked out");
+                } else {
+                    println!("unlocked {username} ({n} address(es) cleared)");
                 }
             }
             PhotographerCmd::RevokeKeys { username } => {

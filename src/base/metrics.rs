@@ -5,7 +5,8 @@
 //! Names: `ftpgate_uploads_total{door,result}`, `ftpgate_upload_bytes_total{door}`,
 //! `ftpgate_upload_duration_seconds{door}`, `ftpgate_auth_total{door,result}`,
 //! `ftpgate_sessions_active{door}`, `ftpgate_blob_errors_total`, `ftpgate_outbox_pending`,
-//! `ftpgate_outbox_dead`, `ftpgate_webhook_deliveries_total{result}`.
+//! `ftpgate_outbox_dead`, `ftpgate_webhook_deliveries_total{result}`,
+//! `ftpgate_http_connections_refused_total`.
 
 use std::sync::OnceLock;
 

@@ -84,12 +84,17 @@ async fn update(
 }
 
 /// Disabling also revokes the HTTPFs keys, so a photographer's sessions through SFTPGo stop too.
+/// Answers false when the photographer already had that status (nothing changed).
 pub async fn set_photographer_active(
     catalog: &Catalog,
     name: &str,
     active: bool,
-) -> AdminResult<()> {
+) -> AdminResult<bool> {
     let user = username(name)?;
+    let current = get_photographer(catalog, user.as_str()).await?;
+    if (current.status == "active") == active {
+        return Ok(false);
+    }
     update(
         catalog,
         &user,
@@ -97,7 +102,8 @@ pub async fn set_photographer_active(
         None,
         !active,
     )
-    .await
+    .await?;
+    Ok(true)
 }
 
 /// Sets a new password (generated and returned if none is given).
@@ -115,9 +121,19 @@ pub async fn set_password(
         }
     };
     let h = hash(password).await?;
-    // A new password revokes the HTTPFs keys issued under the old one.
+    // A new password revokes the HTTPFs keys issued under the old one, and lifts the
+    // photographer's lock-outs (the operator is helping them in).
     update(catalog, &user, None, Some(&h), true).await?;
+    catalog.clear_user_attempts(user.as_str()).await?;
     Ok(generated)
+}
+
+/// Lifts every lock-out of a photographer, from every address, and forgets their failed
+/// attempts. Answers how many addresses were locked or counting failures.
+pub async fn unlock_photographer(catalog: &Catalog, name: &str) -> AdminResult<u64> {
+    let user = username(name)?;
+    get_photographer(catalog, user.as_str()).await?;
+    Ok(catalog.clear_user_attempts(user.as_str()).await?)
 }
 
 /// Invalidates every HTTPFs key issued to the photographer (refused within seconds everywhere).

@@ -143,6 +143,16 @@ impl Catalog {
         Ok(r.rows_affected())
     }
 
+    /// Clears every lock and failure count of one username, from every address (`photographer
+    /// unlock`, a new password). Per-address limits over all usernames stay.
+    pub async fn clear_user_attempts(&self, username: &str) -> CoreResult<u64> {
+        let r = sqlx::query("DELETE FROM lockouts WHERE scope LIKE $1 ESCAPE '\\'")
+            .bind(like_user(username))
+            .execute(self.pool())
+            .await?;
+        Ok(r.rows_affected())
+    }
+
     /// Rows in the lock-out table (for tests and metrics).
     pub async fn attempt_rows(&self) -> CoreResult<i64> {
         let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM lockouts")
@@ -150,4 +160,18 @@ impl Catalog {
             .await?;
         Ok(n)
     }
+}
+
+/// The LIKE pattern of every `ua:USER|NET` row of one username, with `_`, `%` and `\` escaped
+/// (`_` is common in usernames).
+fn like_user(username: &str) -> String {
+    let mut pattern = String::from("ua:");
+    for c in username.chars() {
+        if matches!(c, '_' | '%' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push_str("|%");
+    pattern
 }

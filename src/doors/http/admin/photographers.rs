@@ -1,4 +1,5 @@
-//! `/api/v1/photographers`: add, list, show, disable/enable, set a password, revoke HTTPFs keys.
+//! `/api/v1/photographers`: add, list, show, disable/enable, set a password, revoke HTTPFs keys,
+//! lift lock-outs.
 
 use axum::Json;
 use axum::extract::State;
@@ -20,6 +21,7 @@ pub fn routes() -> OpenApiRouter<Gateway> {
         .routes(routes!(list, create))
         .routes(routes!(get_one, update))
         .routes(routes!(revoke_keys))
+        .routes(routes!(unlock))
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -230,13 +232,15 @@ async fn update(
     }
     if let Some(status) = req.status {
         let active = status == PhotographerStatus::Active;
-        admin::set_photographer_active(gw.catalog(), user, active).await?;
-        let action = if active {
-            "admin.photographer.enable"
-        } else {
-            "admin.photographer.disable"
-        };
-        caller.record(&gw, action, Some(user), None).await;
+        // Setting the status it already has changes nothing, and records nothing.
+        if admin::set_photographer_active(gw.catalog(), user, active).await? {
+            let action = if active {
+                "admin.photographer.enable"
+            } else {
+                "admin.photographer.disable"
+            };
+            caller.record(&gw, action, Some(user), None).await;
+        }
     }
     Ok(Json(
         admin::get_photographer(gw.catalog(), user).await?.into(),
@@ -273,4 +277,42 @@ async fn revoke_keys(
         )
         .await;
     Ok(Json(p.into()))
+}
+
+/// What `unlock` cleared.
+#[derive(Serialize, ToSchema)]
+pub struct Unlocked {
+    pub username: String,
+    /// Addresses the photographer was locked out from or had failed logins from.
+    pub addresses_cleared: u64,
+}
+
+#[utoipa::path(
+    post,
+    operation_id = "unlock_photographer",
+    path = "/api/v1/photographers/{username}/unlock",
+    tag = "photographers",
+    summary = "Lift a photographer's lock-outs",
+    description = "Clears the photographer's lock-outs and failed-login counts from every address, on every replica (per-address limits over all usernames stay). Audited as `admin.photographer.unlock`.",
+    params(("username" = String, Path, pattern = "^[A-Za-z0-9][A-Za-z0-9._-]{1,63}$")),
+    responses(
+        (status = 200, description = "Unlocked", body = Unlocked),
+        (status = 404, description = "No such photographer", body = ErrorBody),
+    )
+)]
+async fn unlock(
+    State(gw): State<Gateway>,
+    caller: Caller,
+    ApiPath(username): ApiPath<String>,
+) -> Result<Json<Unlocked>, AdminApiError> {
+    let name = check_username(&username)?;
+    let p = admin::get_photographer(gw.catalog(), name).await?;
+    let n = admin::unlock_photographer(gw.catalog(), &p.username).await?;
+    caller
+        .record(&gw, "admin.photographer.unlock", Some(&p.username), None)
+        .await;
+    Ok(Json(Unlocked {
+        username: p.username,
+        addresses_cleared: n,
+    }))
 }

@@ -144,13 +144,17 @@ impl Catalog {
     }
 
     /// Clears every lock and failure count of one username, from every address (`photographer
-    /// unlock`, a new password). Per-address limits over all usernames stay.
+    /// unlock`, a new password), and answers from how many addresses there were some.
+    /// Per-address limits over all usernames stay.
     pub async fn clear_user_attempts(&self, username: &str) -> CoreResult<u64> {
-        let r = sqlx::query("DELETE FROM lockouts WHERE scope LIKE $1 ESCAPE '\\'")
-            .bind(like_user(username))
-            .execute(self.pool())
-            .await?;
-        Ok(r.rows_affected())
+        let rows: Vec<(i64, i64)> = sqlx::query_as(
+            "DELETE FROM lockouts WHERE scope LIKE $1 ESCAPE '\\' RETURNING failures, locked_until",
+        )
+        .bind(like_user(username))
+        .fetch_all(self.pool())
+        .await?;
+        // Rows of successful logins carry nothing to lift: count the addresses that did.
+        Ok(rows.iter().filter(|(f, l)| *f > 0 || *l > 0).count() as u64)
     }
 
     /// Rows in the lock-out table (for tests and metrics).

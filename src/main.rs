@@ -22,6 +22,11 @@ struct Cli {
     /// TOML configuration file (every key can also be set as FTPGATE_… environment variable).
     #[arg(long, global = true, env = "FTPGATE_CONFIG")]
     config: Option<PathBuf>,
+    /// The gateway's data directory (SQLite catalog, local blobs); the same as FTPGATE_DATA_DIR
+    /// or data_dir in the config file. Operator commands need it, or a catalog.url, unless
+    /// they run where `ftpgate serve` runs (its ./data).
+    #[arg(long, global = true, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -234,7 +239,10 @@ fn fmt_time(ms: Option<i64>) -> String {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    let cfg = Arc::new(Config::load(cli.config.as_deref())?);
+    let cfg = Arc::new(Config::load_with(
+        cli.config.as_deref(),
+        cli.data_dir.as_deref(),
+    )?);
     let is_serve = matches!(cli.command, Command::Serve);
     init_logging(&cfg, !is_serve);
     if let Command::SftpgoConfig(opts) = &cli.command {
@@ -243,6 +251,21 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
     if is_serve {
         return ftpgate::app::server::serve(cfg, shutdown_signal()).await;
+    }
+    // An operator command run from the wrong directory must not make a new, empty catalog
+    // the running gateway never reads: when nothing names the data, ./data must hold one.
+    if !Config::names_location(cli.config.as_deref(), cli.data_dir.as_deref())? {
+        let db = cfg.data_dir.join("catalog.db");
+        if !db.exists() {
+            let here = std::path::absolute(&db).unwrap_or(db).display().to_string();
+            anyhow::bail!(
+                "no catalog at {here}: nothing names the gateway's data (no --data-dir, \
+                 FTPGATE_DATA_DIR, FTPGATE_CATALOG__URL or config file via --config or \
+                 FTPGATE_CONFIG), so ./data was tried and holds none. Point the command at the \
+                 gateway's data, e.g. `ftpgate --data-dir /var/lib/ftpgate photographer list` or \
+                 `--config /etc/ftpgate.toml`, or run it in the directory `ftpgate serve` runs in"
+            );
+        }
     }
     if let Command::Check = cli.command {
         let mut failed = false;

@@ -83,6 +83,13 @@ impl App {
             ftp,
         } = self;
         let cfg = gw.config_shared();
+        let data_dir = std::path::absolute(&cfg.data_dir).unwrap_or_else(|_| cfg.data_dir.clone());
+        tracing::info!(
+            data_dir = %data_dir.display(),
+            catalog = %redact_url(&cfg.catalog_url()),
+            blobs = %gw.blobs().describe(),
+            "ftpgate starting: operator commands must use this catalog (--data-dir or --config)"
+        );
         tracing::info!(
             listen = %http_addr,
             httpfs_endpoint = %cfg.httpfs_endpoint(),

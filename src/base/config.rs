@@ -329,28 +329,26 @@ impl Default for LogConfig {
 impl Config {
     /// Defaults, then the TOML file (if given), then `FTPGATE_…` environment variables.
     pub fn load(file: Option<&Path>) -> anyhow::Result<Config> {
-        let mut fig = Figment::from(Serialized::defaults(Config::default()));
-        if let Some(f) = file {
-            if !f.exists() {
-                anyhow::bail!("config file {} does not exist", f.display());
-            }
-            fig = fig.merge(Toml::file(f));
+        Config::load_with(file, None)
+    }
+
+    /// [`Config::load`], with `--data-dir` (when given) over the file and the environment.
+    pub fn load_with(file: Option<&Path>, data_dir: Option<&Path>) -> anyhow::Result<Config> {
+        let mut fig = Figment::from(Serialized::defaults(Config::default())).merge(sources(file)?);
+        if let Some(d) = data_dir {
+            fig = fig.merge(Serialized::default("data_dir", d));
         }
-        // FTPGATE_CONFIG names the file itself; FTPGATE_BIN and FTPGATE_TEST_* belong to the
-        // test harness. Every other FTPGATE_ variable must be a real key (typos are errors).
-        fig = fig.merge(
-            Env::prefixed("FTPGATE_")
-                .filter(|k| {
-                    let k = k.as_str().to_ascii_lowercase();
-                    k != "config" && k != "bin" && !k.starts_with("test_")
-                })
-                .split("__"),
-        );
-        let cfg: Config = fig
-            .extract()
-            .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+        let cfg: Config = fig.extract().map_err(explain)?;
         cfg.validate()?;
         Ok(cfg)
+    }
+
+    /// Whether the file, the environment or `--data-dir` says where the gateway's data is
+    /// (`data_dir` or `catalog.url`); if not, `./data` is only a guess from the working
+    /// directory.
+    pub fn names_location(file: Option<&Path>, data_dir: Option<&Path>) -> anyhow::Result<bool> {
+        let fig = sources(file)?;
+        Ok(data_dir.is_some() || fig.contains("data_dir") || fig.contains("catalog.url"))
     }
 
     fn validate(&self) -> anyhow::Result<()> {
@@ -450,6 +448,68 @@ impl Config {
         }
         Ok((a, b))
     }
+}
+
+/// The configuration file (if any) and the `FTPGATE_` environment, without the defaults.
+fn sources(file: Option<&Path>) -> anyhow::Result<Figment> {
+    let mut fig = Figment::new();
+    if let Some(f) = file {
+        if !f.exists() {
+            anyhow::bail!("config file {} does not exist", f.display());
+        }
+        fig = fig.merge(Toml::file(f));
+    }
+    // FTPGATE_CONFIG names the file itself; FTPGATE_BIN and FTPGATE_TEST_* belong to the
+    // test harness. Every other FTPGATE_ variable must be a real key (typos are errors).
+    Ok(fig.merge(
+        Env::prefixed("FTPGATE_")
+            .filter(|k| {
+                let k = k.as_str().to_ascii_lowercase();
+                k != "config" && k != "bin" && !k.starts_with("test_")
+            })
+            .split("__"),
+    ))
+}
+
+/// A configuration error in plain words: the key, where it came from (the file or the
+/// variable), and for an unknown key the valid ones.
+fn explain(errors: figment::Error) -> anyhow::Error {
+    use figment::error::Kind;
+    let lines: Vec<String> = errors
+        .into_iter()
+        .map(|e| {
+            let key = e.path.join(".");
+            let from = match &e.metadata {
+                Some(m) if m.name.contains("environment") => {
+                    format!("environment variable FTPGATE_{}", e.path.join("__").to_uppercase())
+                }
+                Some(m) => match &m.source {
+                    Some(figment::Source::File(p)) => format!("config file {}", p.display()),
+                    Some(src) => format!("{src}"),
+                    None => m.name.to_string(),
+                },
+                None => "the defaults".into(),
+            };
+            match &e.kind {
+                Kind::UnknownField(field, valid) => {
+                    let section = e.path[..e.path.len().saturating_sub(1)].join(".");
+                    let valid = valid.join(", ");
+                    if section.is_empty() {
+                        format!("unknown key {field} (from {from}); valid keys: {valid}")
+                    } else {
+                        format!("unknown key {section}.{field} (from {from}); valid keys in {section}: {valid}")
+                    }
+                }
+                kind => format!("{key}: {} (from {from})", plain(&kind.to_string())),
+            }
+        })
+        .collect();
+    anyhow::anyhow!("invalid configuration: {}", lines.join("; "))
+}
+
+/// serde's messages quote names in backticks, nested ones too; people read them better bare.
+fn plain(msg: &str) -> String {
+    msg.replace('`', "")
 }
 
 #[cfg(test)]

@@ -1,0 +1,107 @@
+"""Issue 15: what a new operator and a photographer trip over in the first hour."""
+
+from __future__ import annotations
+
+import json
+
+from harness.gateway import Gateway
+
+
+def _lock(gateway: Gateway, user: str, ip: str) -> None:
+    for _ in range(5):
+        assert gateway.auth(user, "wrong", ip=ip).status == 401
+
+
+def _admin(gateway: Gateway) -> list[tuple[str, str]]:
+    token = gateway.cli_ok("admin-token", "create", "ops").stdout.strip().splitlines()[-1]
+    return [("Authorization", f"Bearer {token}")]
+
+
+# --- a locked-out photographer can be helped -----------------------------------------------
+
+def test_photographer_unlock_lifts_every_lock(gateway):
+    gateway.add_photographer("ann_b", "pw-ann-12345")
+    gateway.add_photographer("annxb", "pw-annx-12345")
+    for ip in ("10.0.0.5", "10.0.0.6"):
+        _lock(gateway, "ann_b", ip)
+    _lock(gateway, "annxb", "10.0.0.5")
+    assert gateway.auth("ann_b", "pw-ann-12345", ip="10.0.0.5").status == 401
+    out = gateway.cli_ok("photographer", "unlock", "ann_b").stdout
+    assert "unlocked ann_b (2 address(es) cleared)" in out, out
+    for ip in ("10.0.0.5", "10.0.0.6"):
+        assert gateway.auth("ann_b", "pw-ann-12345", ip=ip).status == 200
+    # Only that photographer: `_` in the name is not a wildcard for `annxb`.
+    assert gateway.auth("annxb", "pw-annx-12345", ip="10.0.0.5").status == 401
+    assert "was not locked out" in gateway.cli_ok("photographer", "unlock", "ann_b").stdout
+    r = gateway.cli("photographer", "unlock", "nobody")
+    assert r.returncode != 0 and "nobody" in r.stderr
+
+
+def test_unlock_through_the_api_is_audited(gateway):
+    gateway.add_photographer("bea", "pw-bea-12345")
+    _lock(gateway, "bea", "10.0.0.7")
+    auth = _admin(gateway)
+    r = gateway.http("POST", "/api/v1/photographers/bea/unlock", auth)
+    assert r.status == 200, r
+    assert json.loads(r.body) == {"username": "bea", "addresses_cleared": 1}
+    assert gateway.auth("bea", "pw-bea-12345", ip="10.0.0.7").status == 200
+    assert gateway.http("POST", "/api/v1/photographers/nobody/unlock", auth).status == 404
+    items = json.loads(gateway.http("GET", "/api/v1/audit?limit=50", auth).body)["items"]
+    hits = [i for i in items if i["action"] == "admin.photographer.unlock"]
+    assert len(hits) == 1 and hits[0]["photographer"] == "bea", items
+
+
+def test_a_new_password_lifts_the_lock(gateway):
+    gateway.add_photographer("cid", "pw-cid-12345")
+    _lock(gateway, "cid", "10.0.0.8")
+    gateway.cli_ok("photographer", "passwd", "cid", "--password-stdin", input="pw-cid-67890\n")
+    assert gateway.auth("cid", "pw-cid-67890", ip="10.0.0.8").status == 200
+
+
+def test_enable_and_disable_say_when_nothing_changed(gateway):
+    gateway.add_photographer("dee", "pw-dee-12345")
+    assert "dee was already enabled" in gateway.cli_ok("photographer", "enable", "dee").stdout
+    assert "disabled dee" in gateway.cli_ok("photographer", "disable", "dee").stdout
+    assert "already disabled" in gateway.cli_ok("photographer", "disable", "dee").stdout
+    assert "enabled dee" in gateway.cli_ok("photographer", "enable", "dee").stdout
+
+
+# --- the CLI and the data directory -------------------------------------------------------
+
+def _bare_cli(tmp_path, *args: str, env: dict[str, str] | None = None):
+    """The binary with no FTPGATE_ variable at all, run in `tmp_path`."""
+    import os
+    import subprocess
+    from harness.gateway import gateway_bin
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("FTPGATE_")}
+    clean.update(env or {})
+    return subprocess.run([str(gateway_bin()), *args], cwd=tmp_path, env=clean,
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_cli_in_the_wrong_directory_creates_no_catalog(tmp_path):
+    r = _bare_cli(tmp_path, "photographer", "list")
+    assert r.returncode != 0
+    assert str(tmp_path / "data" / "catalog.db") in r.stderr, r.stderr
+    assert "--data-dir" in r.stderr and "FTPGATE_DATA_DIR" in r.stderr
+    assert not (tmp_path / "data").exists(), "a new empty catalog was made"
+    # Named explicitly, it may be created (provisioning before the first start).
+    r = _bare_cli(tmp_path, "--data-dir", str(tmp_path / "gw"), "event", "add", "expo")
+    assert r.returncode == 0, r.stderr
+    r = _bare_cli(tmp_path, "event", "list", env={"FTPGATE_DATA_DIR": str(tmp_path / "gw")})
+    assert r.returncode == 0 and "expo" in r.stdout, r
+    # Where `serve` runs, ./data holds the catalog and needs no naming.
+    (tmp_path / "gw").rename(tmp_path / "data")
+    r = _bare_cli(tmp_path, "event", "list")
+    assert r.returncode == 0 and "expo" in r.stdout, r
+
+
+def test_config_errors_name_the_key_and_its_source(tmp_path):
+    r = _bare_cli(tmp_path, "check", env={"FTPGATE_HTTP__LISTN": "x"})
+    assert r.returncode != 0
+    assert "unknown key http.listn" in r.stderr and "FTPGATE_HTTP__LISTN" in r.stderr, r.stderr
+    assert "listen, public_url" in r.stderr and "`" not in r.stderr, r.stderr
+    cfg = tmp_path / "gw.toml"
+    cfg.write_text("[upload]\nmax_filesize = 3\n")
+    r = _bare_cli(tmp_path, "--config", str(cfg), "check")
+    assert "unknown key upload.max_filesize" in r.stderr and str(cfg) in r.stderr, r.stderr

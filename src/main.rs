@@ -16,7 +16,15 @@ use ftpgate::store::catalog::Catalog;
 #[command(
     name = "ftpgate",
     version,
-    about = "FTP/FTPS ingest gateway for event photos"
+    about = "FTP/FTPS ingest gateway for event photos",
+    after_help = "Example: a photographer, an event, and the right to upload into it\n\n  \
+        ftpgate serve &                                   # data in ./data\n  \
+        ftpgate photographer add anna                     # prints a generated password once\n  \
+        ftpgate event add wedding-2026-06 --name \"Smith wedding\"\n  \
+        ftpgate grant add anna wedding-2026-06            # role uploader\n\n\
+        Anna's camera then logs in at ftp://HOST:2121 and uploads into /wedding-2026-06.\n\
+        Run operator commands where `ftpgate serve` runs, or name its data with --data-dir DIR\n\
+        or --config FILE."
 )]
 struct Cli {
     /// TOML configuration file (every key can also be set as FTPGATE_… environment variable).
@@ -70,31 +78,40 @@ enum Command {
 enum PhotographerCmd {
     /// Add a photographer; without --password-stdin a strong password is generated and printed once.
     Add {
+        /// 2-64 of a-z 0-9 . _ - (stored in lower case), starting with a letter or digit.
         username: String,
+        /// Read the password from the first line of standard input instead.
         #[arg(long)]
         password_stdin: bool,
     },
+    /// List photographers: status and HTTPFs key generation.
     List,
     /// Disable a photographer (logins refused, HTTPFs keys revoked).
     Disable {
+        /// The photographer's username.
         username: String,
     },
     /// Enable a disabled photographer again.
     Enable {
+        /// The photographer's username.
         username: String,
     },
     /// Set a new password; without --password-stdin one is generated and printed once.
     Passwd {
+        /// The photographer's username.
         username: String,
+        /// Read the new password from the first line of standard input instead.
         #[arg(long)]
         password_stdin: bool,
     },
     /// Revoke the photographer's HTTPFs keys (refused within seconds; the next login gets a new one).
     RevokeKeys {
+        /// The photographer's username.
         username: String,
     },
     /// Lift the photographer's lock-outs after too many wrong passwords, from every address.
     Unlock {
+        /// The photographer's username.
         username: String,
     },
 }
@@ -104,33 +121,46 @@ enum EventCmd {
     /// Send this event's upload notifications to its own receiver (without --url: back to the
     /// deployment's webhook). The signing secret is read from standard input with --secret-stdin.
     Webhook {
+        /// The event's id.
         event_id: String,
+        /// Receiver URL (http or https); not link-local or cloud-metadata addresses.
         #[arg(long)]
         url: Option<String>,
+        /// Read the HMAC signing secret from the first line of standard input.
         #[arg(long)]
         secret_stdin: bool,
     },
+    /// Add an event: photographers with a grant see it as a top-level folder.
     Add {
+        /// 2-64 of a-z 0-9 . _ - (lower case), starting with a letter or digit: the folder name
+        /// photographers see.
         event_id: String,
+        /// A display name (default: the id).
         #[arg(long)]
         name: Option<String>,
     },
+    /// List events: status, files and bytes stored.
     List,
     /// Close an event: listing and download only.
     Close {
+        /// The event's id.
         event_id: String,
     },
     /// Re-open a closed event.
     Open {
+        /// The event's id.
         event_id: String,
     },
     /// Archive an event: it disappears from photographers' trees.
     Archive {
+        /// The event's id.
         event_id: String,
     },
     /// Change an event's settings; "none" clears one (no limit, no window bound, default types).
     Set {
+        /// The event's id.
         event_id: String,
+        /// A new display name.
         #[arg(long)]
         name: Option<String>,
         /// Uploads refused before this time: RFC 3339 (2026-06-01T09:00:00Z) or none.
@@ -156,21 +186,33 @@ enum EventCmd {
 
 #[derive(Subcommand)]
 enum GrantCmd {
+    /// Let a photographer use an event: uploader (upload, rename, delete their own files) or
+    /// viewer (list and download only).
     Add {
+        /// The photographer's username.
         username: String,
+        /// The event's id.
         event_id: String,
+        /// What the photographer may do in the event.
         #[arg(long, default_value = "uploader", value_parser = ["uploader", "viewer"])]
         role: String,
     },
+    /// List every grant: photographer, event, role, quota.
     List,
+    /// Take a photographer's access to an event away (their files stay).
     Revoke {
+        /// The photographer's username.
         username: String,
+        /// The event's id.
         event_id: String,
     },
     /// Change the role or the byte quota ("none" removes it) of an existing grant.
     Set {
+        /// The photographer's username.
         username: String,
+        /// The event's id.
         event_id: String,
+        /// The new role.
         #[arg(long, value_parser = ["uploader", "viewer"])]
         role: Option<String>,
         /// This photographer's byte quota in this event, or none.
@@ -183,11 +225,14 @@ enum GrantCmd {
 enum AdminTokenCmd {
     /// Create a token and print it once; only its hash is stored.
     Create {
+        /// A name for the token's holder (shown in the audit log), e.g. ops or platform.
         name: String,
     },
+    /// List tokens: name, created, last used (never the tokens themselves).
     List,
     /// Revoke the token: refused from its next request on.
     Revoke {
+        /// The token's name.
         name: String,
     },
 }
@@ -655,5 +700,33 @@ async fn shutdown_signal() {
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {},
         _ = term => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// Every subcommand, argument and flag says what it is for in `--help`.
+    #[test]
+    fn every_command_and_argument_has_help() {
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for sub in cmd.get_subcommands() {
+                let here = format!("{path} {}", sub.get_name());
+                if sub.get_about().is_none() {
+                    missing.push(here.clone());
+                }
+                for arg in sub.get_arguments() {
+                    let id = arg.get_id().as_str();
+                    if id != "help" && id != "version" && arg.get_help().is_none() {
+                        missing.push(format!("{here} <{id}>"));
+                    }
+                }
+                walk(sub, &here, missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&super::Cli::command(), "ftpgate", &mut missing);
+        assert!(missing.is_empty(), "no help text: {missing:#?}");
     }
 }

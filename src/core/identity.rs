@@ -207,6 +207,8 @@ impl Identity {
                 ..Default::default()
             }
         };
+        // For the log: what was typed, bounded and escaped (it may be anything).
+        let shown: String = folded.chars().take(64).collect();
         let now = now_millis();
         self.purge_attempts(now).await;
         let scopes = self.scopes(&folded, ip);
@@ -241,7 +243,11 @@ impl Identity {
             for (scope, _) in scopes.iter().take(counted.len()) {
                 self.catalog.finish_attempt(scope, 0).await?;
             }
-            tracing::info!(door = door.as_str(), client = ?ip, "login refused: locked out");
+            tracing::warn!(
+                door = door.as_str(), client = ?ip, user = ?shown,
+                "login refused: locked out after too many wrong passwords \
+                 (`ftpgate photographer unlock` lifts it)"
+            );
             self.catalog.audit(&audit("locked_out")).await;
             return Err(CoreError::LockedOut);
         }
@@ -280,6 +286,10 @@ impl Identity {
                 for (scope, _) in &scopes {
                     self.catalog.finish_attempt(scope, 0).await?;
                 }
+                tracing::info!(
+                    door = door.as_str(), client = ?ip, user = ?shown,
+                    "login refused: the photographer is disabled"
+                );
                 self.catalog.audit(&audit("disabled")).await;
                 Err(CoreError::Unauthorized)
             }
@@ -289,7 +299,10 @@ impl Identity {
                         .record_failure(scope, now_millis(), *limits)
                         .await?;
                 }
-                tracing::info!(door = door.as_str(), client = ?ip, "login refused: wrong username or password");
+                tracing::info!(
+                    door = door.as_str(), client = ?ip, user = ?shown,
+                    "login refused: wrong username or password"
+                );
                 self.catalog.audit(&audit("bad_credentials")).await;
                 Err(CoreError::Unauthorized)
             }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from harness.gateway import Gateway
+from ftp_support import ftp_gateway, ftp_gateway_factory  # noqa: F401 (fixtures)
 
 
 def _lock(gateway: Gateway, user: str, ip: str) -> None:
@@ -105,3 +106,62 @@ def test_config_errors_name_the_key_and_its_source(tmp_path):
     cfg.write_text("[upload]\nmax_filesize = 3\n")
     r = _bare_cli(tmp_path, "--config", str(cfg), "check")
     assert "unknown key upload.max_filesize" in r.stderr and str(cfg) in r.stderr, r.stderr
+
+
+# --- what the log says ----------------------------------------------------------------------
+
+def _lines(gateway: Gateway, *needles: str) -> list[str]:
+    return [ln for ln in gateway.log_tail(256 * 1024).splitlines()
+            if all(n in ln for n in needles)]
+
+
+def test_refusals_are_logged_at_info_and_contract_answers_never_at_error(gateway):
+    import time
+    c = gateway.photographer("eve", ["fair"], password="pw-eve-SECRET1")
+    assert gateway.auth("eve", "wrong-SECRET2", ip="10.9.0.1").status == 401
+    assert c.create("/fair/notes.jpg", b"just some text, not a photo" * 10).status == 415
+    assert c.chmod("/fair", 0o755).status == 501
+    assert c.stat("/fair/missing.jpg").status == 404
+    _lock(gateway, "eve", "10.9.0.2")
+    assert gateway.auth("eve", "pw-eve-SECRET1", ip="10.9.0.2").status == 401
+    time.sleep(0.3)
+    refused = _lines(gateway, "INFO", "login refused: wrong username or password")
+    assert any("10.9.0.1" in ln and "eve" in ln for ln in refused), refused
+    assert _lines(gateway, "WARN", "locked out", "10.9.0.2", "eve")
+    upload = _lines(gateway, "INFO", "request refused", "status=415")
+    assert upload and "user=eve" in upload[0] and "door=sftpgo" in upload[0], upload
+    assert not _lines(gateway, "ERROR"), _lines(gateway, "ERROR")
+    assert not _lines(gateway, "SECRET"), "a password reached the log"
+    assert c.api_key not in gateway.log_tail(256 * 1024)
+
+
+def test_ftp_refusals_are_logged_with_the_reply(ftp_gateway):
+    import ftplib
+    import io
+    import time
+    g = ftp_gateway
+    g.photographer("fay", ["fair"])
+    f = g.ftp("fay")
+    try:
+        try:
+            f.storbinary("STOR /fair/notes.jpg", io.BytesIO(b"plain text, not a photo" * 20))
+        except ftplib.error_perm:
+            pass
+        try:
+            f.delete("/fair/missing.jpg")
+        except ftplib.error_perm:
+            pass
+        try:
+            f.size("/fair/missing.jpg")
+        except ftplib.error_perm:
+            pass
+    finally:
+        f.close()
+    time.sleep(0.3)
+    log = g.log()
+    lines = [ln for ln in log.splitlines() if " INFO " in ln]
+    assert any("FTP upload not stored" in ln and "fay" in ln and "reply=" in ln for ln in lines), log
+    dele = [ln for ln in lines if "FTP command refused" in ln and "command=DELE" in ln]
+    assert dele and "reply=550" in dele[0] and "fay" in dele[0], lines
+    assert not [ln for ln in lines if "command=SIZE" in ln], "a probe is not a refusal"
+    assert " ERROR " not in log

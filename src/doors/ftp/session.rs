@@ -109,6 +109,10 @@ pub(crate) struct Session {
     shutdown: watch::Receiver<bool>,
     closing: bool,
     idle: Duration,
+    /// The verb of the command being answered, for the log line of a refusal.
+    verb: String,
+    /// The refusal about to be sent is already in the log (a transfer's own line).
+    refusal_logged: bool,
 }
 
 fn show(p: &VPath) -> String {
@@ -134,6 +138,8 @@ impl Session {
             prot_private: implicit_tls,
             pending_user: None,
             auth: None,
+            verb: String::new(),
+            refusal_logged: false,
             login_generation: 0,
             user_slot: None,
             cwd: VPath::root(),
@@ -210,6 +216,7 @@ impl Session {
     }
 
     async fn send(&mut self, r: Reply) -> Result<(), Gone> {
+        self.log_refusal(&r);
         match tokio::time::timeout(self.idle, self.ctrl.send(&r)).await {
             Ok(res) => res,
             Err(_) => Err(std::io::Error::new(
@@ -242,7 +249,41 @@ impl Session {
         }
     }
 
+    /// One INFO line per refused command (who, from where, the reply), so an operator
+    /// tailing the log sees why a camera failed. Protocol chatter (500-504: unknown or
+    /// unsupported commands, bad sequences) and probes for files that may not exist are not
+    /// refusals; failed logins are logged by the identity.
+    fn log_refusal(&mut self, r: &Reply) {
+        if std::mem::take(&mut self.refusal_logged) || r.code < 400 {
+            return;
+        }
+        let probe = matches!(self.verb.as_str(), "SIZE" | "MDTM" | "MLST" | "STAT");
+        if (500..=504).contains(&r.code)
+            || r.code == 530
+            || r.code == 421
+            || (probe && r.code == 550)
+        {
+            return;
+        }
+        let user = self.auth.as_ref().map(|s| s.username.to_string());
+        tracing::info!(
+            door = "ftp", client = %self.ip, user = user.as_deref().unwrap_or("-"),
+            command = %self.verb, reply = %format!("{} {}", r.code, r.lines.join(" ")),
+            "FTP command refused"
+        );
+    }
+
     async fn handle_line(&mut self, line: &[u8]) -> Result<(), Gone> {
+        // The verb only (never the argument: PASS carries the password).
+        self.verb = line
+            .split(|b| *b == b' ')
+            .next()
+            .unwrap_or_default()
+            .iter()
+            .take(8)
+            .filter(|b| b.is_ascii_alphabetic())
+            .map(|b| b.to_ascii_uppercase() as char)
+            .collect();
         let cmd = match command::parse(line) {
             Ok(c) => c,
             Err(e) => {
@@ -1371,10 +1412,7 @@ impl Session {
                 client = %self.ip, user = %s.username, path = %p, size = c.size,
                 replaced = c.replaced, unchanged = c.unchanged, "FTP upload stored"
             ),
-            other => tracing::info!(
-                client = %self.ip, user = %s.username, path = %p, outcome = ?other,
-                "FTP upload not stored"
-            ),
+            _ => {}
         }
         let r = match &o {
             Outcome::Cut(_) | Outcome::Idle | Outcome::Cancelled => {
@@ -1386,6 +1424,13 @@ impl Session {
             }
             _ => self.outcome_reply(&o, &w, &show(&p)),
         };
+        if !matches!(o, Outcome::Stored(_)) {
+            tracing::info!(
+                door = "ftp", client = %self.ip, user = %s.username, path = %p, outcome = ?o,
+                reply = %format!("{} {}", r.code, r.lines.join(" ")), "FTP upload not stored"
+            );
+            self.refusal_logged = true;
+        }
         self.finish_transfer(r, w).await
     }
 }

@@ -125,6 +125,7 @@ impl FromRequestParts<Gateway> for Call {
             .identity()
             .session_from_key(&key, ip, Door::Sftpgo)
             .await?;
+        tracing::Span::current().record("user", tracing::field::display(&session.username));
         // "/ftp/v1/{op}/{name}": the name is the raw fifth piece, still percent-encoded.
         let raw = parts.uri.path().splitn(5, '/').nth(4).unwrap_or_default();
         let path = VPath::from_percent_encoded(raw)?;

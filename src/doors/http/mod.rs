@@ -36,10 +36,33 @@ pub fn router(gw: Gateway) -> Router {
         }
     }
 
-    let trace = tower_http::trace::TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
-        let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
-        tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path())
-    });
+    // `user` is filled in once a key or token names the caller. 5xx answers are logged by
+    // the handlers themselves (kind at ERROR, detail at WARN), so the trace layer stays quiet:
+    // a 501 for chmod or a 507 for a full quota is part of the contract, not a failure.
+    let trace = tower_http::trace::TraceLayer::new_for_http()
+        .make_span_with(|req: &axum::http::Request<_>| {
+            let id = req
+                .headers()
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("-");
+            let client = req
+                .extensions()
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|c| c.0.ip().to_string())
+                .unwrap_or_default();
+            let path = req.uri().path();
+            let door = if path.starts_with("/ftp/") {
+                "sftpgo"
+            } else if path.starts_with("/api/") {
+                "admin"
+            } else {
+                "http"
+            };
+            tracing::info_span!("request", request_id = %id, door = %door, client = %client,
+                user = tracing::field::Empty, method = %req.method(), path = %path)
+        })
+        .on_failure(tower_http::trace::DefaultOnFailure::new().level(tracing::Level::DEBUG));
     Router::new()
         .merge(auth_hook::routes())
         .merge(httpfs::routes())
@@ -115,8 +138,17 @@ impl From<crate::base::vpath::PathError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = status_of(&self.0);
-        if status.is_server_error() && status != StatusCode::NOT_IMPLEMENTED {
-            self.0.log_failure("request failed");
+        match &self.0 {
+            // Answers of the contract that refuse nothing: a missing file (SFTPGo stats
+            // before every upload), chmod's 501.
+            CoreError::NotFound | CoreError::Unsupported(_) => {
+                tracing::debug!(status = status.as_u16(), reason = %self.0, "answered");
+            }
+            CoreError::Storage(_) | CoreError::Catalog(_) => self.0.log_failure("request failed"),
+            // A refusal: one line with the caller (in the span), the reason and the reply.
+            e => {
+                tracing::info!(status = status.as_u16(), reason = %e.public_message(), "request refused")
+            }
         }
         (status, axum::Json(json!({ "message": status.canonical_reason().unwrap_or(""), "error": self.0.public_message() })))
             .into_response()

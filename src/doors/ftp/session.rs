@@ -1407,12 +1407,11 @@ impl Session {
         let (o, w) = self
             .supervise(data::receive(conn, upload, stall.min(self.idle), rx), tx)
             .await;
-        match &o {
-            Outcome::Stored(c) => tracing::info!(
+        if let Outcome::Stored(c) = &o {
+            tracing::info!(
                 client = %self.ip, user = %s.username, path = %p, size = c.size,
                 replaced = c.replaced, unchanged = c.unchanged, "FTP upload stored"
-            ),
-            _ => {}
+            );
         }
         let r = match &o {
             Outcome::Cut(_) | Outcome::Idle | Outcome::Cancelled => {

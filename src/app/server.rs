@@ -116,6 +116,16 @@ impl App {
                 tls_sha256_fingerprint = %info.fingerprint,
                 "ftpgate FTP/FTPS door ready"
             );
+            // Deliberate: many cameras cannot do FTPS, so plain logins stay allowed on every
+            // interface by default; say so where the operator looks first.
+            if !cfg.ftp.require_tls && !info.listen.ip().is_loopback() {
+                tracing::warn!(
+                    listen = %info.listen,
+                    "the FTP door accepts plaintext logins from the network: passwords of \
+                     clients not using FTPS travel readable; set ftp.require_tls=true to refuse \
+                     them once every camera does FTPS"
+                );
+            }
             tokio::spawn(door.run(stop_rx.clone()))
         });
         let mut http_stop = stop_rx.clone();

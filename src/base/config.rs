@@ -24,6 +24,7 @@ pub struct Config {
     pub upload: UploadConfig,
     pub lockout: LockoutConfig,
     pub ftp: FtpConfig,
+    pub tls: TlsConfig,
     pub webhook: WebhookConfig,
     pub log: LogConfig,
 }
@@ -148,6 +149,15 @@ pub struct LockoutConfig {
     pub safe_ips: Vec<IpRange>,
 }
 
+/// The generated FTPS certificate (ignored when `ftp.tls_cert` is set).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TlsConfig {
+    /// More DNS names or IP addresses the certificate is for, besides `ftp.passive_host`, the
+    /// FTP listen address, this host's name and localhost.
+    pub names: Vec<String>,
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct FtpConfig {
@@ -235,6 +245,7 @@ impl Default for Config {
             upload: UploadConfig::default(),
             lockout: LockoutConfig::default(),
             ftp: FtpConfig::default(),
+            tls: TlsConfig::default(),
             webhook: WebhookConfig::default(),
             log: LogConfig::default(),
         }

@@ -165,3 +165,61 @@ def test_ftp_refusals_are_logged_with_the_reply(ftp_gateway):
     assert dele and "reply=550" in dele[0] and "fay" in dele[0], lines
     assert not [ln for ln in lines if "command=SIZE" in ln], "a probe is not a refusal"
     assert " ERROR " not in log
+
+
+# --- the FTP door's certificate ------------------------------------------------------------
+
+def test_generated_certificate_is_for_the_configured_names(ftp_gateway_factory):
+    import datetime as dt
+    import ssl
+    import subprocess
+    g = ftp_gateway_factory(FTPGATE_FTP__PASSIVE_HOST="photos.example.test",
+                            FTPGATE_TLS__NAMES="[ftp.example.test, 192.0.2.7]")
+    g.photographer("gil", ["fair"])
+    cert = g.data_dir / "ftp-tls" / "cert.pem"
+    info = ssl._ssl._test_decode_cert(str(cert))
+    subject = dict(x[0] for x in info["subject"])
+    assert subject["commonName"] == "photos.example.test", info
+    sans = {v for _, v in info["subjectAltName"]}
+    assert {"photos.example.test", "ftp.example.test", "192.0.2.7", "127.0.0.1",
+            "localhost"} <= sans, sans
+    not_after = dt.datetime.strptime(info["notAfter"], "%b %d %H:%M:%S %Y %Z")
+    days = (not_after - dt.datetime.utcnow()).days
+    assert 700 <= days <= 731, info["notAfter"]
+    # curl trusts it for the address it dials, with the name checked (no --insecure).
+    r = subprocess.run(["curl", "-sS", "--ssl-reqd", "--cacert", str(cert), "--list-only",
+                        "-u", f"gil:{g.passwords['gil']}", f"ftp://127.0.0.1:{g.ftp_port}/"],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0 and "fair" in r.stdout, r.stderr
+    # The same names at the next start: the same certificate (cameras keep trusting it).
+    before = cert.read_bytes()
+    g.gw.restart()
+    assert cert.read_bytes() == before
+    assert "renewing" not in g.log()
+
+
+def test_certificate_is_renewed_when_the_names_change(ftp_gateway_factory):
+    g = ftp_gateway_factory()
+    cert = g.data_dir / "ftp-tls" / "cert.pem"
+    before = cert.read_bytes()
+    g.gw.stop()
+    g.gw.env_settings["FTPGATE_TLS__NAMES"] = "[gate.example.test]"
+    g.gw.start()
+    assert cert.read_bytes() != before
+    assert "renewing the generated FTPS certificate" in g.log()
+
+
+def test_plaintext_logins_on_the_network_are_announced(gateway_factory):
+    from ftp_support import ftp_env, wait_ftp
+    from harness.gateway import free_port
+    port = free_port()
+    g = gateway_factory(ftp_env(port, FTPGATE_FTP__LISTEN=f"0.0.0.0:{port}"))
+    wait_ftp("127.0.0.1", port)
+    assert [ln for ln in g.log_tail().splitlines()
+            if " WARN " in ln and "plaintext logins" in ln and "ftp.require_tls" in ln]
+    # With TLS required, nothing to warn about.
+    port = free_port()
+    g = gateway_factory(ftp_env(port, FTPGATE_FTP__LISTEN=f"0.0.0.0:{port}",
+                                FTPGATE_FTP__REQUIRE_TLS="true"))
+    wait_ftp("127.0.0.1", port)
+    assert "plaintext logins" not in g.log_tail()

@@ -58,23 +58,72 @@ fn load_pem(
     Ok((certs, key))
 }
 
-/// Creates a self-signed certificate for `localhost` and this host's name, key readable by the
-/// owner only.
-fn generate(dir: &Path, cert: &Path, key: &Path) -> anyhow::Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let mut names = vec!["localhost".to_string()];
-    if let Ok(h) = std::fs::read_to_string("/etc/hostname") {
-        let h = h.trim();
-        if !h.is_empty()
-            && h.len() < 254
-            && h.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
-        {
-            names.push(h.to_string());
+/// How long a generated certificate is valid, and how long before its end it is renewed.
+const VALIDITY_DAYS: i64 = 730;
+const RENEW_DAYS: i64 = 30;
+
+/// What the generated certificate was made for, kept beside it (`cert.json`): a change of
+/// names or an end within [`RENEW_DAYS`] makes a new one at start-up.
+#[derive(serde::Serialize, serde::Deserialize, PartialEq)]
+struct Generated {
+    names: Vec<String>,
+    not_after: i64,
+}
+
+/// The names a generated certificate covers: the public name or address cameras dial
+/// (`ftp.passive_host`), the listen address when it is a specific one, `tls.names`, this
+/// host's name, and loopback; the first is also the subject's common name.
+pub fn certificate_names(cfg: &Config) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    let mut add = |n: &str| {
+        let n = n.trim().trim_end_matches('.').to_ascii_lowercase();
+        let ok = !n.is_empty()
+            && n.len() < 254
+            && (n.parse::<std::net::IpAddr>().is_ok()
+                || n.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.'));
+        if ok && !names.contains(&n) {
+            names.push(n);
         }
+    };
+    if let Some(h) = &cfg.ftp.passive_host {
+        add(h);
     }
-    let ck =
-        rcgen::generate_simple_self_signed(names).context("cannot generate a TLS certificate")?;
+    if !cfg.ftp.listen.ip().is_unspecified() {
+        add(&cfg.ftp.listen.ip().to_string());
+    }
+    for n in &cfg.tls.names {
+        add(n);
+    }
+    if let Ok(h) = std::fs::read_to_string("/etc/hostname") {
+        add(&h);
+    }
+    for n in ["localhost", "127.0.0.1", "::1"] {
+        add(n);
+    }
+    names
+}
+
+/// Creates a self-signed certificate for `names`, valid from yesterday for [`VALIDITY_DAYS`],
+/// key readable by the owner only.
+fn generate(dir: &Path, cert: &Path, key: &Path, names: &[String]) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let mut params = rcgen::CertificateParams::new(names.to_vec())
+        .context("cannot make a certificate for these names (ftp.passive_host, tls.names)")?;
+    let mut dn = rcgen::DistinguishedName::new();
+    dn.push(
+        rcgen::DnType::CommonName,
+        names.first().map_or("localhost", |n| n.as_str()),
+    );
+    dn.push(rcgen::DnType::OrganizationName, "ftpgate (self-signed)");
+    params.distinguished_name = dn;
+    let now = time::OffsetDateTime::now_utc();
+    params.not_before = now - time::Duration::days(1);
+    params.not_after = now + time::Duration::days(VALIDITY_DAYS);
+    let signing_key = rcgen::KeyPair::generate().context("cannot generate a TLS key")?;
+    let made = params
+        .self_signed(&signing_key)
+        .context("cannot generate a TLS certificate")?;
     let key_tmp = dir.join("key.pem.tmp");
     {
         use std::io::Write;
@@ -86,14 +135,40 @@ fn generate(dir: &Path, cert: &Path, key: &Path) -> anyhow::Result<()> {
             .mode(0o600)
             .open(&key_tmp)
             .with_context(|| format!("cannot write {}", key_tmp.display()))?;
-        f.write_all(ck.signing_key.serialize_pem().as_bytes())?;
+        f.write_all(signing_key.serialize_pem().as_bytes())?;
         f.sync_all()?;
     }
     let cert_tmp = dir.join("cert.pem.tmp");
-    std::fs::write(&cert_tmp, ck.cert.pem())?;
+    std::fs::write(&cert_tmp, made.pem())?;
+    let meta = Generated {
+        names: names.to_vec(),
+        not_after: params.not_after.unix_timestamp(),
+    };
+    std::fs::write(dir.join("cert.json"), serde_json::to_vec_pretty(&meta)?)?;
     std::fs::rename(&key_tmp, key)?;
     std::fs::rename(&cert_tmp, cert)?;
     Ok(())
+}
+
+/// Why the generated certificate in `dir` must be made again, if it must.
+fn renewal_reason(dir: &Path, names: &[String]) -> Option<String> {
+    let Some(meta) = std::fs::read(dir.join("cert.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<Generated>(&b).ok())
+    else {
+        return Some("it was made by an earlier version, for no useful name".into());
+    };
+    if meta.names != names {
+        return Some(format!(
+            "its names {:?} are not the configured ones {:?}",
+            meta.names, names
+        ));
+    }
+    let left = meta.not_after - time::OffsetDateTime::now_utc().unix_timestamp();
+    if left < RENEW_DAYS * 86_400 {
+        return Some(format!("it ends in {} days", left.max(0) / 86_400));
+    }
+    None
 }
 
 pub fn setup(cfg: &Config) -> anyhow::Result<TlsSetup> {
@@ -103,10 +178,21 @@ pub fn setup(cfg: &Config) -> anyhow::Result<TlsSetup> {
             let dir = cfg.data_dir.join("ftp-tls");
             let c = dir.join("cert.pem");
             let k = dir.join("key.pem");
-            let generated = !(c.exists() && k.exists());
-            if generated {
-                generate(&dir, &c, &k)?;
-            }
+            let names = certificate_names(cfg);
+            let generated = if !(c.exists() && k.exists()) {
+                generate(&dir, &c, &k, &names)?;
+                true
+            } else if let Some(why) = renewal_reason(&dir, &names) {
+                // Cameras that trusted the old fingerprint must be shown the new one.
+                tracing::warn!(
+                    reason = %why, names = ?names,
+                    "renewing the generated FTPS certificate: its fingerprint changes"
+                );
+                generate(&dir, &c, &k, &names)?;
+                true
+            } else {
+                false
+            };
             (c, k, generated)
         }
         _ => anyhow::bail!("ftp.tls_cert and ftp.tls_key must be set together"),

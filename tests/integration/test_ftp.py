@@ -218,10 +218,16 @@ def test_non_image_is_refused_and_nothing_stored(ftp_gateway: FtpGateway):
         f = g.ftp("alice")
         assert names(f, "/ev-one") == set()
         assert g.blob_files() == set()
-        # Refused before 150 when the reason is known: bad name, not allowed, missing parent.
+        # Refused before 150 when the reason is known: bad name, not allowed, no such event.
         expect_error("553", stor, f, "/ev-one/bad\x7fname.jpg", jpeg(1))
         expect_error("550", stor, f, "/ev-one.jpg", jpeg(1))
-        expect_error("550", stor, f, "/ev-one/no/such/dir/a.jpg", jpeg(1))
+        msg = expect_error("550", stor, f, "/no-event/DCIM/a.jpg", jpeg(1))
+        assert "/no-event: no such event folder" in msg, msg
+        # Missing folders inside an event are made, as on the SFTPGo door (cameras send
+        # STOR DCIM/100EOS/IMG_0001.JPG without MKD).
+        assert stor(f, "/ev-one/DCIM/100EOS/IMG_0001.JPG", jpeg(4)).startswith("226")
+        assert names(f, "/ev-one/DCIM") == {"100EOS"}
+        assert f.delete("/ev-one/DCIM/100EOS/IMG_0001.JPG").startswith("250")
         # Resume of an upload: refused clearly, nothing half-stored.
         assert stor(f, "/ev-one/a.jpg", jpeg(1)).startswith("226")
         msg = expect_error("550", f.storbinary, "STOR /ev-one/a.jpg", io.BytesIO(jpeg(2)), 8192,

@@ -1372,12 +1372,28 @@ impl Session {
             Ok(pl) => pl,
             Err(r) => return self.send(r).await,
         };
+        // Missing folders are made, as on the SFTPGo door: cameras send
+        // `STOR DCIM/100EOS/IMG_0001.JPG` without an MKD first.
         let opts = UploadOptions {
             exclusive: false,
-            parent_must_exist: true,
+            parent_must_exist: false,
         };
         let upload = match self.sh.gw.begin_upload(s, &p, opts).await {
             Ok(u) => u,
+            Err(CoreError::NotFound) => {
+                // Only the event folder itself can be missing now: name it, not the photo.
+                let folder = show(&p)
+                    .split('/')
+                    .find(|seg| !seg.is_empty())
+                    .map(|e| format!("/{e}"))
+                    .unwrap_or_else(|| "/".into());
+                return self
+                    .send(Reply::new(
+                        550,
+                        format!("{folder}: no such event folder (nothing stored); LIST / shows yours"),
+                    ))
+                    .await;
+            }
             Err(e) => return self.send(core_error(&e, &show(&p))).await,
         };
         let tcp = match self.open_tcp(plan).await {

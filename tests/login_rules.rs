@@ -213,8 +213,8 @@ async fn keys_are_random_stored_hashed_and_revoked_by_a_new_password() {
             .login("carl.b", RIGHT, v4(192, 0, 2, 1), Door::Sftpgo)
             .await
             .expect("login");
-        let k1 = id.issue_httpfs_key(&row).await.expect("key");
-        let k2 = id.issue_httpfs_key(&row).await.expect("key");
+        let k1 = id.issue_httpfs_key(&row, None).await.expect("key");
+        let k2 = id.issue_httpfs_key(&row, None).await.expect("key");
         assert_ne!(k1, k2, "random, one per login");
         for k in [&k1, &k2] {
             let s = id

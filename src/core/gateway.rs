@@ -164,7 +164,9 @@ impl Gateway {
         err: &CoreError,
     ) {
         let mut r = self.audit_base(s, action, None);
-        r.event = path.components().first().cloned();
+        // `/x.jpg` names no event: the first part is an event only with something inside it.
+        let parts = path.components();
+        r.event = (parts.len() > 1).then(|| parts[0].clone());
         r.path = Some(path.to_string());
         r.result = "refused".into();
         r.detail = Some(err.to_string());

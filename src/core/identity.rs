@@ -57,6 +57,7 @@ struct CachedKey {
     secret_hash: String,
     username: Username,
     generation: i64,
+    client_ip: Option<IpAddr>,
     touched: Instant,
 }
 
@@ -312,7 +313,12 @@ impl Identity {
     /// A new HTTPFs key for a photographer at their current key generation, stored hashed.
     /// The auth hook hands one out at each SFTPGo login; old ones stay valid (a camera's
     /// session may last all day) until unused for [`KEY_IDLE`] or the generation moves on.
-    pub async fn issue_httpfs_key(&self, p: &PhotographerRow) -> CoreResult<String> {
+    /// `client_ip` is the camera's address the login came from, kept with the key.
+    pub async fn issue_httpfs_key(
+        &self,
+        p: &PhotographerRow,
+        client_ip: Option<IpAddr>,
+    ) -> CoreResult<String> {
         let user = Username::parse(&p.username).map_err(CoreError::Catalog)?;
         let key_id = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 16]>());
         let secret = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
@@ -326,6 +332,7 @@ impl Identity {
                 now,
                 now - KEY_IDLE.as_millis() as i64,
                 KEYS_KEPT,
+                client_ip.map(|i| i.to_string()).as_deref(),
             )
             .await?;
         Ok(format!("{KEY_PREFIX}.{key_id}.{secret}"))
@@ -361,6 +368,7 @@ impl Identity {
                     secret_hash: row.secret_hash,
                     username,
                     generation: row.generation,
+                    client_ip: row.client_ip.as_deref().and_then(|s| s.parse().ok()),
                     touched: Instant::now(),
                 };
                 if let Ok(mut m) = self.keys.lock() {
@@ -392,9 +400,10 @@ impl Identity {
                 tracing::warn!(error = %e, "could not record an HTTPFs key's use");
             }
         }
+        // HTTPFs calls come from SFTPGo: the camera's address is the one of the login.
         Ok(Session {
             username: known.username,
-            ip,
+            ip: known.client_ip.or(ip),
             door,
         })
     }

@@ -223,3 +223,23 @@ def test_plaintext_logins_on_the_network_are_announced(gateway_factory):
                                 FTPGATE_FTP__REQUIRE_TLS="true"))
     wait_ftp("127.0.0.1", port)
     assert "plaintext logins" not in g.log_tail()
+
+
+# --- audit records ----------------------------------------------------------------------------
+
+def test_sftpgo_door_records_carry_the_cameras_address(gateway):
+    from harness.samples import tiny_jpeg
+    gateway.add_photographer("hal", "pw-hal-12345")
+    gateway.add_event("fair")
+    gateway.grant("hal", "fair")
+    c = gateway.client_from_auth(gateway.auth("hal", "pw-hal-12345", ip="203.0.113.9"))
+    assert c.create("/fair/a.jpg", tiny_jpeg(1)).status in (200, 201)
+    assert c.create("/root.jpg", tiny_jpeg(2)).status in (403, 404)
+    auth = _admin(gateway)
+    uploads = json.loads(gateway.http("GET", "/api/v1/events/fair/uploads", auth).body)["items"]
+    assert [u["uploader_ip"] for u in uploads] == ["203.0.113.9"], uploads
+    items = json.loads(gateway.http("GET", "/api/v1/audit?limit=100", auth).body)["items"]
+    mine = [i for i in items if i["door"] == "sftpgo" and i["action"] != "login"]
+    assert mine and all(i["ip"] == "203.0.113.9" for i in mine), mine
+    refused = [i for i in mine if i.get("path") == "/root.jpg"]
+    assert refused and refused[0]["event"] is None, refused

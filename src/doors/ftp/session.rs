@@ -1390,7 +1390,9 @@ impl Session {
                 return self
                     .send(Reply::new(
                         550,
-                        format!("{folder}: no such event folder (nothing stored); LIST / shows yours"),
+                        format!(
+                            "{folder}: no such event folder (nothing stored); LIST / shows yours"
+                        ),
                     ))
                     .await;
             }

@@ -145,7 +145,7 @@ async fn auth(
                 .any(|a| a.eq_ignore_ascii_case(p))
         })
         .collect();
-    let key = match gw.identity().issue_httpfs_key(&photographer).await {
+    let key = match gw.identity().issue_httpfs_key(&photographer, ip).await {
         Ok(k) => k,
         Err(e) => {
             tracing::error!(error = %e, "auth hook could not issue an HTTPFs key");

@@ -10,6 +10,8 @@ pub struct KeyRow {
     pub secret_hash: String,
     pub photographer: String,
     pub generation: i64,
+    /// The client's address at the login that issued the key (the camera, not SFTPGo).
+    pub client_ip: Option<String>,
 }
 
 impl Catalog {
@@ -25,6 +27,7 @@ impl Catalog {
         now: Millis,
         stale_before: Millis,
         keep: i64,
+        client_ip: Option<&str>,
     ) -> CoreResult<()> {
         let mut tx = self.pool().begin().await?;
         sqlx::query(
@@ -45,14 +48,15 @@ impl Catalog {
         .execute(&mut *tx)
         .await?;
         sqlx::query(
-            "INSERT INTO httpfs_keys (key_id, secret_hash, photographer, generation, created_at, last_used_at) \
-             VALUES ($1, $2, $3, $4, $5, $5)",
+            "INSERT INTO httpfs_keys (key_id, secret_hash, photographer, generation, created_at, last_used_at, client_ip) \
+             VALUES ($1, $2, $3, $4, $5, $5, $6)",
         )
         .bind(key_id)
         .bind(secret_hash)
         .bind(user.as_str())
         .bind(generation)
         .bind(now)
+        .bind(client_ip)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -61,7 +65,7 @@ impl Catalog {
 
     pub async fn httpfs_key(&self, key_id: &str) -> CoreResult<Option<KeyRow>> {
         Ok(sqlx::query_as(
-            "SELECT secret_hash, photographer, generation FROM httpfs_keys WHERE key_id = $1",
+            "SELECT secret_hash, photographer, generation, client_ip FROM httpfs_keys WHERE key_id = $1",
         )
         .bind(key_id)
         .fetch_optional(self.pool())

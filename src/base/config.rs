@@ -163,7 +163,7 @@ pub struct TlsConfig {
 pub struct FtpConfig {
     pub enabled: bool,
     pub listen: SocketAddr,
-    /// Inclusive passive port range, "50000-50100".
+    /// Inclusive passive port range, "50000-50099".
     pub passive_ports: String,
     /// Address or DNS name announced in PASV replies (the public address behind NAT).
     pub passive_host: Option<String>,
@@ -309,7 +309,7 @@ impl Default for FtpConfig {
         FtpConfig {
             enabled: true,
             listen: SocketAddr::from(([0, 0, 0, 0], 2121)),
-            passive_ports: "50000-50100".into(),
+            passive_ports: "50000-50099".into(),
             passive_host: None,
             idle_timeout_secs: 600,
             login_timeout_secs: 60,
@@ -449,13 +449,13 @@ impl Config {
         let s = self.ftp.passive_ports.trim();
         let (a, b) = s.split_once('-').unwrap_or((s, s));
         let a: u16 = a.trim().parse().map_err(|_| {
-            anyhow::anyhow!("ftp.passive_ports: {s:?} is not a port range like 50000-50100")
+            anyhow::anyhow!("ftp.passive_ports: {s:?} is not a port range like 50000-50099")
         })?;
         let b: u16 = b.trim().parse().map_err(|_| {
-            anyhow::anyhow!("ftp.passive_ports: {s:?} is not a port range like 50000-50100")
+            anyhow::anyhow!("ftp.passive_ports: {s:?} is not a port range like 50000-50099")
         })?;
         if a == 0 || b < a {
-            anyhow::bail!("ftp.passive_ports: {s:?} is not a port range like 50000-50100");
+            anyhow::bail!("ftp.passive_ports: {s:?} is not a port range like 50000-50099");
         }
         Ok((a, b))
     }

@@ -243,3 +243,13 @@ def test_sftpgo_door_records_carry_the_cameras_address(gateway):
     assert mine and all(i["ip"] == "203.0.113.9" for i in mine), mine
     refused = [i for i in mine if i.get("path") == "/root.jpg"]
     assert refused and refused[0]["event"] is None, refused
+
+
+def test_ftpgate_config_variable_names_the_file(tmp_path):
+    cfg = tmp_path / "gw.toml"
+    cfg.write_text(f'data_dir = "{tmp_path / "somewhere"}"\n')
+    r = _bare_cli(tmp_path, "event", "add", "expo", env={"FTPGATE_CONFIG": str(cfg)})
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "somewhere" / "catalog.db").exists()
+    r = _bare_cli(tmp_path, "--config", str(cfg), "event", "list")
+    assert "expo" in r.stdout, r

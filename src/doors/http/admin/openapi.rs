@@ -167,9 +167,9 @@ mod tests {
                 );
             }
         }
-        // photographers 5, events 4, grants 5, usage 2, uploads 1, audit 1, tokens 2,
-        // notifications 2
-        assert_eq!(ops, 22, "{:?}", paths.keys().collect::<Vec<_>>());
+        // photographers 6 (with unlock), events 4, grants 5, usage 2, uploads 1, audit 1,
+        // tokens 2, notifications 2
+        assert_eq!(ops, 23, "{:?}", paths.keys().collect::<Vec<_>>());
     }
 
     #[test]

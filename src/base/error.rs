@@ -40,6 +40,10 @@ pub enum CoreError {
     /// The upload's byte stream ended without the client finishing it.
     #[error("upload aborted by the client")]
     Aborted,
+    /// The body ended normally but the file inside is cut short (a plain-FTP upload ended by
+    /// a clean close mid-file): nothing is stored, the client must send it again.
+    #[error("file incomplete, please re-send: {0}")]
+    Incomplete(String),
     #[error("storage error: {0}")]
     Storage(String),
     #[error("catalog error: {0}")]
@@ -105,6 +109,7 @@ impl CoreError {
             CoreError::IsADirectory => "is_a_directory",
             CoreError::Unsupported(_) => "unsupported",
             CoreError::Aborted => "aborted",
+            CoreError::Incomplete(_) => "incomplete",
             CoreError::Storage(_) => "storage",
             CoreError::Catalog(_) => "catalog",
         }

@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 
 use crate::base::domain::now_millis;
 use crate::base::error::{CoreError, CoreResult};
+use crate::base::photo::{InspectLimits, complete};
 use crate::base::sniff::{self, FileKind, TypeGroup};
 use crate::base::vpath::VPath;
 use crate::core::gateway::{Gateway, delete_blob_quietly, ensure_parent_dirs, require_parent_dir};
@@ -50,6 +51,8 @@ pub struct Upload {
     allowed: Vec<TypeGroup>,
     /// The first bytes, held until the type is known.
     head: BytesMut,
+    /// Is the file whole? Fed every byte once the type is known.
+    checker: Option<complete::Checker>,
     kind: Option<FileKind>,
     key: Option<String>,
     writer: Option<BlobWriter>,
@@ -206,6 +209,7 @@ impl Gateway {
             opts,
             allowed,
             head: BytesMut::new(),
+            checker: None,
             kind: None,
             key: None,
             writer: None,
@@ -247,6 +251,9 @@ impl Upload {
             ));
         }
         self.hasher.update(&data);
+        if let Some(c) = self.checker.as_mut() {
+            c.feed(&data);
+        }
         if self.writer.is_some() {
             return self.put(data).await;
         }
@@ -303,6 +310,9 @@ impl Upload {
         self.writer = Some(self.gw.blobs().writer(&key, &meta).await?);
         self.kind = Some(kind);
         self.key = Some(key);
+        let mut checker = complete::Checker::new(kind, InspectLimits::default());
+        checker.feed(&self.head);
+        self.checker = Some(checker);
         let head = std::mem::take(&mut self.head).freeze();
         self.put(head).await
     }
@@ -330,6 +340,12 @@ impl Upload {
         else {
             return Err(CoreError::Storage("upload was not started".into()));
         };
+        // A body that ended normally may still carry a cut file (a clean close mid-file on
+        // plain FTP): refuse it before the blob is made durable.
+        if let Some(c) = self.checker.take() {
+            c.finish(self.size)
+                .map_err(|i| CoreError::Incomplete(i.reason))?;
+        }
         let sha256 = hex::encode(self.hasher.clone().finalize());
         let now = now_millis();
         let meta = BlobMeta {

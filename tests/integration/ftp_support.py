@@ -34,9 +34,10 @@ TIMEOUT = 30.0
 
 
 def jpeg(i: int, size: int = 2048) -> bytes:
-    """A JPEG-headed file (SOI + APP0 JFIF), distinct per ``i``."""
-    body = random.Random(i).randbytes(max(0, size - len(JPEG_HEADER) - 2))
-    return JPEG_HEADER + body + b"\xff\xd9"
+    """A JPEG-headed file (SOI + APP0 JFIF), distinct per ``i``. The byte after the header is
+    no marker, so the structure check cannot mistake the random body for a cut scan."""
+    body = random.Random(i).randbytes(max(0, size - len(JPEG_HEADER) - 3))
+    return JPEG_HEADER + b"\x00" + body + b"\xff\xd9"
 
 
 def nef(i: int, size: int = 4096) -> bytes:
@@ -50,7 +51,9 @@ def cr3(i: int, size: int = 4096) -> bytes:
     """An ISO-BMFF ftyp box with major brand "crx " (Canon CR3)."""
     head = (bytes.fromhex("00000018") + b"ftyp" + b"crx " + bytes.fromhex("00000001")
             + b"crx " + b"isom" + bytes.fromhex("00000008") + b"moov")
-    return head + random.Random(20_000 + i).randbytes(size - len(head))
+    # The rest is one mdat box, so the boxes add up to the length (a whole file).
+    rest = size - len(head)
+    return head + rest.to_bytes(4, "big") + b"mdat" + random.Random(20_000 + i).randbytes(rest - 8)
 
 
 NOT_A_PHOTO = b"#!/bin/sh\necho this is a shell script with a photo's name\n" * 4

@@ -138,6 +138,11 @@ pub fn core_error(e: &CoreError, what: &str) -> Reply {
         CoreError::NotADirectory => Reply::new(550, format!("{what}: not a directory")),
         CoreError::IsADirectory => Reply::new(550, format!("{what}: is a directory")),
         CoreError::Unsupported(m) => Reply::new(502, format!("not supported: {m}")),
+        // 451 is transient: cameras send the photo again.
+        CoreError::Incomplete(why) => Reply::new(
+            451,
+            format!("{what}: file incomplete, please re-send ({why}); nothing stored"),
+        ),
         CoreError::Aborted => {
             Reply::new(426, "Connection closed; transfer aborted, nothing stored")
         }

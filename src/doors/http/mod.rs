@@ -109,6 +109,8 @@ pub fn status_of(e: &CoreError) -> StatusCode {
             StatusCode::BAD_REQUEST
         }
         CoreError::NotAllowedType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        // Not a 4xx SFTPGo maps to "permission denied" or "not found": a failed transfer.
+        CoreError::Incomplete(_) => StatusCode::UNPROCESSABLE_ENTITY,
         CoreError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
         CoreError::QuotaExceeded(_) => StatusCode::INSUFFICIENT_STORAGE,
         CoreError::AlreadyExists

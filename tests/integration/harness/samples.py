@@ -1,6 +1,8 @@
 """Small files with the magic bytes of the photo formats ftpgate accepts, and of some it
-must refuse. Only the leading bytes matter to the gateway (validation is by magic bytes);
-the rest is filler, so every sample stays tiny."""
+must refuse. The type is decided by the leading bytes; the structure must also be whole
+(ftpgate refuses a file cut short), so each accepted sample is a complete, tiny container:
+JPEG segments up to an end marker, PNG up to IEND, ISO-BMFF boxes that add up, TIFF IFDs and
+RAF offsets inside the file."""
 
 from __future__ import annotations
 
@@ -22,9 +24,11 @@ def tiny_jpeg(i: int) -> bytes:
 
 
 def random_jpeg(size: int, seed: int = 0) -> bytes:
-    """A ``size``-byte file that starts like a JPEG; the rest is seeded random bytes."""
-    assert size >= len(JPEG_HEADER)
-    return JPEG_HEADER + random.Random(seed).randbytes(size - len(JPEG_HEADER))
+    """A ``size``-byte file that starts like a JPEG; the rest is seeded random bytes. The byte
+    after the header is no marker, so the structure check takes it as unreadable (accepted),
+    never as a cut scan."""
+    assert size > len(JPEG_HEADER)
+    return JPEG_HEADER + b"\x00" + random.Random(seed).randbytes(size - len(JPEG_HEADER) - 1)
 
 
 def sha256(data: bytes) -> str:
@@ -38,7 +42,8 @@ PNG = bytes.fromhex(
 
 # ISO-BMFF ftyp box, major brand heic (what iPhones write).
 HEIC = (bytes.fromhex("00000018") + b"ftyp" + b"heic" + bytes(4) + b"mif1" + b"heic"
-        + bytes.fromhex("00000008") + b"free" + b"\x00" * 32)
+        + bytes.fromhex("00000018") + b"meta" + b"\x00" * 16
+        + bytes.fromhex("00000018") + b"mdat" + b"\x00" * 16)
 
 # TIFF-based RAW: CR2 has "CR\x02" at offset 8; NEF (big-endian), ARW and DNG are plain
 # TIFF headers followed by an IFD.
@@ -52,8 +57,10 @@ DNG = b"II*\x00\x08\x00\x00\x00" + _IFD + b"\x00" * 40
 ORF = b"IIRO\x08\x00\x00\x00" + _IFD + b"\x00" * 32
 RW2 = b"IIU\x00\x18\x00\x00\x00" + b"\x00" * 48
 CR3 = (bytes.fromhex("00000018") + b"ftyp" + b"crx " + bytes.fromhex("00000001") + b"crx "
-       + b"isom" + bytes.fromhex("00000008") + b"moov" + b"\x00" * 32)
-RAF = b"FUJIFILMCCD-RAW 0201FF383501" + b"\x00" * 64
+       + b"isom" + bytes.fromhex("00000008") + b"moov"
+       + bytes.fromhex("00000028") + b"mdat" + b"\x00" * 32)
+# The header's JPEG, CFA-header and CFA offsets (at 84..108) are zero: nothing outside it.
+RAF = b"FUJIFILMCCD-RAW 0201FF383501" + b"\x00" * 92
 
 # name the camera would give it -> bytes
 ACCEPTED = {

@@ -35,10 +35,23 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-# A complete 1x1 PNG.
-PNG = bytes.fromhex(
-    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082")
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    import struct
+    import zlib
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def _png_1x1() -> bytes:
+    import struct
+    import zlib
+    ihdr = struct.pack(">IIBBBBB", 1, 1, 8, 6, 0, 0, 0)  # 1x1, 8-bit RGBA
+    idat = zlib.compress(b"\x00\x00\x00\x00\x00")      # filter byte + one pixel
+    return (b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr) + _png_chunk(b"IDAT", idat)
+            + _png_chunk(b"IEND", b""))
+
+
+# A complete 1x1 PNG (the earlier hand-written one declared 13 IDAT bytes and held 14).
+PNG = _png_1x1()
 
 # ISO-BMFF ftyp box, major brand heic (what iPhones write).
 HEIC = (bytes.fromhex("00000018") + b"ftyp" + b"heic" + bytes(4) + b"mif1" + b"heic"

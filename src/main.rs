@@ -181,6 +181,10 @@ enum EventCmd {
         /// Comma-separated jpeg, png, heif, raw, xmp, video; or none (the deployment's default).
         #[arg(long, value_name = "TYPES|none")]
         allowed_types: Option<String>,
+        /// A different photo under a name already taken: keep_both (the new one takes the
+        /// name, the earlier one stays, superseded), replace, or refuse the upload.
+        #[arg(long, value_parser = ["keep_both", "replace", "refuse"])]
+        on_name_clash: Option<String>,
     },
 }
 
@@ -492,8 +496,14 @@ async fn operator(catalog: &Catalog, cmd: Command) -> anyhow::Result<()> {
                 max_files,
                 max_file_size,
                 allowed_types,
+                on_name_clash,
             } => {
+                let on_name_clash = on_name_clash
+                    .map(|s| ftpgate::base::domain::NameClash::parse(&s))
+                    .transpose()
+                    .map_err(|e| anyhow::anyhow!("--on-name-clash: {e}"))?;
                 let patch = admin::EventPatch {
+                    on_name_clash,
                     name,
                     status: None,
                     starts_at: setting("starts-at", starts_at, admin::parse_optional_time)?,
@@ -525,6 +535,7 @@ async fn operator(catalog: &Catalog, cmd: Command) -> anyhow::Result<()> {
                     show_limit(e.max_file_size),
                     e.allowed_types.as_deref().unwrap_or("default")
                 );
+                println!("  on a name clash: {}", e.on_name_clash);
             }
         },
         Command::Grant(g) => match g {

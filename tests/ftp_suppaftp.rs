@@ -268,8 +268,11 @@ fn noise(seed: u64, len: usize) -> Vec<u8> {
 }
 
 fn jpeg(seed: u64, len: usize) -> Vec<u8> {
+    // SOI, then APP0 JFIF (16 bytes with its length), then a byte that is no marker: the
+    // gateway's structure check cannot mistake the noise for a scan cut short.
     let mut v = vec![
-        0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0x00,
+        0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0x00, 1, 1, 0, 0, 1, 0, 1, 0,
+        0, 0x00,
     ];
     v.extend(noise(seed, len - v.len() - 2));
     // CR LF and lone LF inside: ASCII mode would change them, binary must not.
@@ -278,17 +281,30 @@ fn jpeg(seed: u64, len: usize) -> Vec<u8> {
     v
 }
 
-/// A little-endian TIFF header, as Nikon NEF files start.
+/// A little-endian TIFF header, as Nikon NEF files start, and one IFD whose single strip is
+/// the rest of the file (a whole file: the gateway checks strips lie inside it).
 fn nef(seed: u64, len: usize) -> Vec<u8> {
     let mut v = b"II*\x00\x08\x00\x00\x00".to_vec();
+    let data = 8 + 2 + 2 * 12 + 4;
+    v.extend(2u16.to_le_bytes());
+    for (tag, value) in [(273u16, data as u32), (279, (len - data) as u32)] {
+        v.extend(tag.to_le_bytes());
+        v.extend(4u16.to_le_bytes()); // LONG
+        v.extend(1u32.to_le_bytes());
+        v.extend(value.to_le_bytes());
+    }
+    v.extend(0u32.to_le_bytes());
     v.extend(noise(seed, len - v.len()));
     v
 }
 
-/// An ISO-BMFF `ftyp` box with Canon's `crx ` brand (CR3).
+/// An ISO-BMFF `ftyp` box with Canon's `crx ` brand (CR3), a `moov` and an `mdat` box holding
+/// the rest: boxes that add up to the length.
 fn cr3(seed: u64, len: usize) -> Vec<u8> {
     let mut v = vec![0, 0, 0, 0x18];
     v.extend(b"ftypcrx \x00\x00\x00\x01crx isom\x00\x00\x00\x08moov");
+    v.extend(((len - v.len()) as u32).to_be_bytes());
+    v.extend(b"mdat");
     v.extend(noise(seed, len - v.len()));
     v
 }

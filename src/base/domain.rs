@@ -123,6 +123,50 @@ impl EventStatus {
     }
 }
 
+/// A photo's id: the ULID its blob's key was made with (`events/E/P/{id}.{ext}`). Immutable
+/// through renames, unique per upload.
+pub fn photo_id(object_key: &str) -> &str {
+    let file = object_key.rsplit('/').next().unwrap_or(object_key);
+    file.split('.').next().unwrap_or(file)
+}
+
+/// What an upload does when the photographer already has a different photo under its name.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NameClash {
+    /// The new photo takes the name; the earlier one stays, superseded, with its blob.
+    #[default]
+    KeepBoth,
+    /// The new photo replaces the earlier one, whose blob is deleted.
+    Replace,
+    /// The upload is refused.
+    Refuse,
+}
+
+impl NameClash {
+    pub fn parse(s: &str) -> Result<Self, String> {
+        match s {
+            "keep_both" => Ok(Self::KeepBoth),
+            "replace" => Ok(Self::Replace),
+            "refuse" => Ok(Self::Refuse),
+            _ => Err(format!(
+                "invalid name-clash rule {s:?}: use keep_both, replace or refuse"
+            )),
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::KeepBoth => "keep_both",
+            Self::Replace => "replace",
+            Self::Refuse => "refuse",
+        }
+    }
+    /// The stored value; anything unknown reads as the safe default.
+    pub fn of(stored: &str) -> Self {
+        Self::parse(stored).unwrap_or_default()
+    }
+}
+
 /// Which front door an operation came through (audit log, metrics).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Door {

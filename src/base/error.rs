@@ -29,6 +29,9 @@ pub enum CoreError {
     QuotaExceeded(&'static str),
     #[error("already exists")]
     AlreadyExists,
+    /// A different photo already has this name, and the event refuses name clashes.
+    #[error("a different photo already has this name, and this event refuses name clashes")]
+    NameTaken,
     #[error("directory not empty")]
     NotEmpty,
     #[error("not a directory")]
@@ -104,6 +107,7 @@ impl CoreError {
             CoreError::TooLarge { .. } => "too_large",
             CoreError::QuotaExceeded(_) => "quota",
             CoreError::AlreadyExists => "exists",
+            CoreError::NameTaken => "name_taken",
             CoreError::NotEmpty => "not_empty",
             CoreError::NotADirectory => "not_a_directory",
             CoreError::IsADirectory => "is_a_directory",

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use futures_util::StreamExt;
 
 use crate::base::config::Config;
-use crate::base::domain::{Millis, now_millis};
+use crate::base::domain::{Millis, NameClash, now_millis};
 use crate::base::error::{CoreError, CoreResult};
 use crate::base::vpath::VPath;
 use crate::core::identity::{Identity, Session};
@@ -415,13 +415,33 @@ impl Gateway {
             }
         }
         let mut replaced_key = None;
+        let mut superseded_id = None;
+        let mut superseded_notice = None;
         if let Some(existing) = catalog::entries::entry(&mut tx, &a.ns, &dst.path).await? {
             if existing.is_dir() || e.is_dir() {
                 return Err(CoreError::AlreadyExists);
             }
-            catalog::entries::delete_entry(&mut tx, &a.ns, &dst.path).await?;
-            crate::core::ingest::apply_usage(&mut tx, &a.ns, -existing.size, -1).await?;
-            replaced_key = existing.object_key.clone();
+            let same = existing.sha256.is_some() && existing.sha256 == e.sha256;
+            match crate::core::ingest::clash_rule(&a, &dst.name, self.config()) {
+                NameClash::Refuse if !same => return Err(CoreError::NameTaken),
+                NameClash::KeepBoth if !same && existing.object_key.is_some() => {
+                    // The earlier photo stays, superseded, with its blob and its quota share.
+                    let newer =
+                        crate::base::domain::photo_id(e.object_key.as_deref().unwrap_or_default());
+                    catalog::superseded::supersede(&mut tx, &existing, newer, now_millis()).await?;
+                    catalog::entries::delete_entry(&mut tx, &a.ns, &dst.path).await?;
+                    let mut n =
+                        crate::core::outbox::Notification::about("photo.superseded", &existing);
+                    n.superseded_by = Some(newer.to_string());
+                    superseded_id = Some(n.photo_id.clone());
+                    superseded_notice = Some(n);
+                }
+                _ => {
+                    catalog::entries::delete_entry(&mut tx, &a.ns, &dst.path).await?;
+                    crate::core::ingest::apply_usage(&mut tx, &a.ns, -existing.size, -1).await?;
+                    replaced_key = existing.object_key.clone();
+                }
+            }
         }
         require_parent_dir(&mut tx, &a, &dst).await?;
         catalog::entries::move_subtree(
@@ -438,19 +458,17 @@ impl Gateway {
             && crate::core::outbox::is_temp_name(&src.name, suffixes)
             && !crate::core::outbox::is_temp_name(&dst.name, suffixes);
         if became_final {
-            let n = crate::core::outbox::Notification {
-                id: crate::core::outbox::new_id(),
-                event: a.ns.event.clone(),
-                photographer: a.ns.photographer.clone(),
+            let moved = EntryRow {
                 path: dst.path.clone(),
-                object_key: e.object_key.clone().unwrap_or_default(),
-                size: e.size,
-                sha256: e.sha256.clone().unwrap_or_default(),
-                content_type: e.content_type.clone().unwrap_or_default(),
-                uploaded_at: crate::core::outbox::uploaded_at(e.updated_at),
-                client_ip: e.uploader_ip.clone(),
+                ..e.clone()
             };
+            let mut n = crate::core::outbox::Notification::about("photo.created", &moved);
+            n.supersedes = superseded_id.clone();
             crate::core::outbox::enqueue(&mut tx, self.config(), &n).await?;
+        }
+        let notified = became_final || superseded_notice.is_some();
+        if let Some(n) = &superseded_notice {
+            crate::core::outbox::enqueue(&mut tx, self.config(), n).await?;
         }
         let mut r = self.audit_base(s, "rename", Some(&a));
         r.path = Some(from.to_string());
@@ -458,7 +476,7 @@ impl Gateway {
         r.result = "ok".into();
         catalog::audit::insert(&mut tx, &r).await?;
         tx.commit().await?;
-        if became_final {
+        if notified {
             self.inner.outbox_wake.notify_one();
         }
         if let Some(key) = replaced_key {

@@ -9,7 +9,7 @@
 use bytes::{Bytes, BytesMut};
 use sha2::{Digest, Sha256};
 
-use crate::base::domain::now_millis;
+use crate::base::domain::{NameClash, now_millis};
 use crate::base::error::{CoreError, CoreResult};
 use crate::base::photo::{InspectLimits, complete};
 use crate::base::sniff::{self, FileKind, TypeGroup};
@@ -102,6 +102,16 @@ pub(crate) async fn apply_usage(
         return Err(CoreError::QuotaExceeded("your quota in this event is full"));
     }
     Ok(())
+}
+
+/// The event's name-clash rule for a file called `name`. Temporary names (`.filepart`...) are
+/// not photos yet: a client re-sending one replaces it.
+pub(crate) fn clash_rule(a: &Access, name: &str, cfg: &crate::base::config::Config) -> NameClash {
+    if crate::core::outbox::is_temp_name(name, &cfg.upload.temp_suffixes) {
+        NameClash::Replace
+    } else {
+        NameClash::of(&a.grant.event_on_name_clash)
+    }
 }
 
 fn count_failure(door: &'static str, e: &CoreError) {
@@ -401,6 +411,20 @@ impl Upload {
             });
         }
 
+        // A different photo under a name already taken: the event's rule decides.
+        let rule = clash_rule(&self.access, &self.rel.name, gw.config());
+        let new_id = crate::base::domain::photo_id(&key).to_string();
+        let mut superseded = None;
+        if let Some(e) = existing.as_ref().filter(|e| e.object_key.is_some()) {
+            match rule {
+                NameClash::Refuse => return Err(CoreError::NameTaken),
+                NameClash::KeepBoth => {
+                    catalog::superseded::supersede(&mut tx, e, &new_id, now).await?;
+                    superseded = Some(e.clone());
+                }
+                NameClash::Replace => {}
+            }
+        }
         if self.opts.parent_must_exist {
             require_parent_dir(&mut tx, &self.access, &self.rel).await?;
         } else {
@@ -413,7 +437,11 @@ impl Upload {
             }
             ensure_parent_dirs(&mut tx, &ns, &self.rel, now).await?;
         }
-        let (old_size, old_files) = existing.as_ref().map_or((0, 0), |e| (e.size, 1));
+        // A superseded photo stays in the quota: only a replaced one gives its share back.
+        let (old_size, old_files) = match (&existing, &superseded) {
+            (Some(e), None) => (e.size, 1),
+            _ => (0, 0),
+        };
         apply_usage(&mut tx, &ns, size - old_size, 1 - old_files).await?;
         let row = EntryRow {
             event: ns.event.clone(),
@@ -428,7 +456,10 @@ impl Upload {
             content_type: Some(kind.mime().to_string()),
             object_key: Some(key.clone()),
             uploader_ip: self.session.ip.map(|i| i.to_string()),
-            created_at: existing.as_ref().map_or(now, |e| e.created_at),
+            created_at: match (&existing, &superseded) {
+                (Some(e), None) => e.created_at,
+                _ => now,
+            },
             updated_at: now,
             blob_missing: 0,
         };
@@ -436,24 +467,22 @@ impl Upload {
         let notify =
             !crate::core::outbox::is_temp_name(&self.rel.name, &gw.config().upload.temp_suffixes);
         if notify {
-            let n = crate::core::outbox::Notification {
-                id: crate::core::outbox::new_id(),
-                event: ns.event.clone(),
-                photographer: ns.photographer.clone(),
-                path: self.rel.path.clone(),
-                object_key: key.clone(),
-                size,
-                sha256: sha256.clone(),
-                content_type: kind.mime().to_string(),
-                uploaded_at: crate::core::outbox::uploaded_at(now),
-                client_ip: self.session.ip.map(|i| i.to_string()),
-            };
+            let mut n = crate::core::outbox::Notification::about("photo.created", &row);
+            if let Some(old) = &superseded {
+                let mut s = crate::core::outbox::Notification::about("photo.superseded", old);
+                s.superseded_by = Some(new_id.clone());
+                n.supersedes = Some(s.photo_id.clone());
+                crate::core::outbox::enqueue(&mut tx, gw.config(), &s).await?;
+            }
             crate::core::outbox::enqueue(&mut tx, gw.config(), &n).await?;
         }
-        audit.result = if existing.is_some() {
-            "replaced".into()
-        } else {
-            "ok".into()
+        audit.result = match (&existing, &superseded) {
+            (_, Some(old)) => {
+                audit.target = old.object_key.as_deref().map(|k| format!("kept {k}"));
+                "kept_both".into()
+            }
+            (Some(_), None) => "replaced".into(),
+            (None, None) => "ok".into(),
         };
         audit.detail = Some(format!("{} in {} ms", kind.name(), now - self.started_at));
         catalog::audit::insert(&mut tx, &audit).await?;
@@ -463,12 +492,18 @@ impl Upload {
             gw.inner.outbox_wake.notify_one();
         }
         let door = self.session.door.as_str();
-        let result = if existing.is_some() { "replaced" } else { "ok" };
+        let result = match (&existing, &superseded) {
+            (_, Some(_)) => "kept_both",
+            (Some(_), None) => "replaced",
+            (None, None) => "ok",
+        };
         metrics::counter!("ftpgate_uploads_total", "door" => door, "result" => result).increment(1);
         metrics::counter!("ftpgate_upload_bytes_total", "door" => door).increment(self.size);
         metrics::histogram!("ftpgate_upload_duration_seconds", "door" => door)
             .record((now_millis() - self.started_at) as f64 / 1000.0);
-        if let Some(old_key) = existing.and_then(|e| e.object_key) {
+        if superseded.is_none()
+            && let Some(old_key) = existing.and_then(|e| e.object_key)
+        {
             delete_blob_quietly(gw.blobs(), &old_key).await;
         }
         Ok(Committed {

@@ -27,6 +27,15 @@ use crate::store::catalog::{Backend, Catalog, Tx};
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct Notification {
     pub id: String,
+    /// `photo.created`, or `photo.superseded` for the earlier photo a new one took the name of.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// The photo's id (the admin API's `/api/v1/uploads/{id}`).
+    pub photo_id: String,
+    /// On `photo.created`: the earlier photo this one took the name of (keep_both).
+    pub supersedes: Option<String>,
+    /// On `photo.superseded`: the newer photo that took the name.
+    pub superseded_by: Option<String>,
     pub event: String,
     pub photographer: String,
     pub path: String,
@@ -97,10 +106,34 @@ pub async fn enqueue(tx: &mut Tx, cfg: &Config, n: &Notification) -> CoreResult<
     Ok(())
 }
 
-/// What makes two notifications the same photo: event, photographer, path and content.
+impl Notification {
+    /// A notice of `kind` about the photo in `e` (its path, content and blob as they are in
+    /// the tree).
+    pub fn about(kind: &'static str, e: &crate::store::catalog::EntryRow) -> Notification {
+        let key = e.object_key.clone().unwrap_or_default();
+        Notification {
+            id: new_id(),
+            kind,
+            photo_id: crate::base::domain::photo_id(&key).to_string(),
+            supersedes: None,
+            superseded_by: None,
+            event: e.event.clone(),
+            photographer: e.photographer.clone(),
+            path: e.path.clone(),
+            object_key: key,
+            size: e.size,
+            sha256: e.sha256.clone().unwrap_or_default(),
+            content_type: e.content_type.clone().unwrap_or_default(),
+            uploaded_at: uploaded_at(e.updated_at),
+            client_ip: e.uploader_ip.clone(),
+        }
+    }
+}
+
+/// What makes two notifications the same: kind, event, photographer, path and content.
 fn photo_key(n: &Notification) -> String {
     let mut h = Sha256::new();
-    for part in [&n.event, &n.photographer, &n.path, &n.sha256] {
+    for part in [n.kind, &n.event, &n.photographer, &n.path, &n.sha256] {
         h.update(part.as_bytes());
         h.update([0u8]);
     }

@@ -2,7 +2,7 @@
 //! admin REST API calls the same functions, so a rule (a name's charset, a grant needing both
 //! sides) holds whichever way an operator works.
 
-use crate::base::domain::{EventId, EventStatus, Role, Username};
+use crate::base::domain::{EventId, EventStatus, NameClash, Role, Username};
 use crate::base::error::CoreError;
 use crate::core::identity::{check_new_password, generate_password, hash_password};
 use crate::store::catalog::{Catalog, EventRow, GrantRow, PhotographerRow};
@@ -217,8 +217,9 @@ use sha2::{Digest, Sha256};
 
 use crate::base::domain::{Millis, now_millis};
 use crate::base::sniff::TypeGroup;
+use crate::store::catalog::admin_queries::UploadRow;
 pub use crate::store::catalog::admin_queries::{AdminTokenRow, EventChanges, UploadPosition};
-use crate::store::catalog::{AuditQuery, AuditRow, EntryRow};
+use crate::store::catalog::{AuditQuery, AuditRow};
 
 /// The most rows one page of uploads or audit records may hold.
 pub const MAX_PAGE: i64 = 1000;
@@ -237,6 +238,7 @@ pub struct EventPatch {
     pub max_files: Option<Option<i64>>,
     pub max_file_size: Option<Option<i64>>,
     pub allowed_types: Option<Option<Vec<TypeGroup>>>,
+    pub on_name_clash: Option<NameClash>,
 }
 
 /// The name an event's allowed types are stored and shown under.
@@ -407,6 +409,7 @@ fn event_changes(
         max_files: patch.max_files,
         max_file_size: patch.max_file_size,
         allowed_types,
+        on_name_clash: patch.on_name_clash.map(|c| c.as_str().to_string()),
     })
 }
 
@@ -627,7 +630,7 @@ pub async fn event_uploads(
     photographer: Option<&str>,
     after: Option<&UploadPosition>,
     limit: i64,
-) -> AdminResult<(Vec<EntryRow>, Option<UploadPosition>)> {
+) -> AdminResult<(Vec<UploadRow>, Option<UploadPosition>)> {
     check_page_limit(limit)?;
     let ev = get_event(catalog, id).await?;
     let user = photographer.map(username).transpose()?;
@@ -898,6 +901,7 @@ mod settings_tests {
             used_bytes: 0,
             used_files: 0,
             created_at: 0,
+            on_name_clash: "keep_both".into(),
         }
     }
 

@@ -64,6 +64,8 @@ pub async fn reconcile(
         .iter()
         .filter_map(|e| e.object_key.as_deref().map(|k| (k, e)))
         .collect();
+    // Superseded photos (keep_both) are out of the tree but keep their blobs.
+    let kept: HashSet<String> = catalog.superseded_keys().await?.into_iter().collect();
     let present: HashSet<&str> = listed.iter().map(|(k, _)| k.as_str()).collect();
     let mut report = Report {
         blobs: listed.len(),
@@ -74,7 +76,7 @@ pub async fn reconcile(
     let total = listed.len() as u64;
     for (i, (key, modified)) in listed.iter().enumerate() {
         progress(i as u64 + 1, total);
-        if referenced.contains_key(key.as_str()) {
+        if referenced.contains_key(key.as_str()) || kept.contains(key) {
             continue;
         }
         if now - modified < opts.grace_ms {

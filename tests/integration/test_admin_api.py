@@ -156,6 +156,8 @@ def test_the_openapi_document_needs_no_token_and_describes_the_api(gateway):
         ("/api/v1/photographers/{username}", "get"), ("/api/v1/photographers/{username}", "patch"),
         ("/api/v1/photographers/{username}/revoke-keys", "post"),
         ("/api/v1/photographers/{username}/unlock", "post"),
+        ("/api/v1/uploads/{id}", "get"),
+        ("/api/v1/uploads/{id}/content", "get"),
         ("/api/v1/photographers/{username}/usage", "get"),
         ("/api/v1/events", "get"), ("/api/v1/events", "post"),
         ("/api/v1/events/{id}", "get"), ("/api/v1/events/{id}", "patch"),

@@ -134,6 +134,12 @@ pub fn core_error(e: &CoreError, what: &str) -> Reply {
         ),
         CoreError::QuotaExceeded(m) => Reply::new(552, format!("{what}: quota exceeded: {m}")),
         CoreError::AlreadyExists => Reply::new(550, format!("{what}: already exists")),
+        CoreError::NameTaken => Reply::new(
+            553,
+            format!(
+                "{what}: a different photo already has this name (this event refuses name clashes): send it under another name"
+            ),
+        ),
         CoreError::NotEmpty => Reply::new(550, format!("{what}: directory not empty")),
         CoreError::NotADirectory => Reply::new(550, format!("{what}: not a directory")),
         CoreError::IsADirectory => Reply::new(550, format!("{what}: is a directory")),

@@ -257,7 +257,9 @@ impl Session {
         if std::mem::take(&mut self.refusal_logged) || r.code < 400 {
             return;
         }
-        let probe = matches!(self.verb.as_str(), "SIZE" | "MDTM" | "MLST" | "STAT");
+        // Probes, and MKD of a folder that exists (cameras make theirs at every connection).
+        let probe = matches!(self.verb.as_str(), "SIZE" | "MDTM" | "MLST" | "STAT")
+            || (self.verb == "MKD" && r.lines.iter().any(|l| l.ends_with("already exists")));
         if (500..=504).contains(&r.code)
             || r.code == 530
             || r.code == 421

@@ -114,6 +114,7 @@ pub fn status_of(e: &CoreError) -> StatusCode {
         CoreError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
         CoreError::QuotaExceeded(_) => StatusCode::INSUFFICIENT_STORAGE,
         CoreError::AlreadyExists
+        | CoreError::NameTaken
         | CoreError::NotEmpty
         | CoreError::NotADirectory
         | CoreError::IsADirectory => StatusCode::CONFLICT,

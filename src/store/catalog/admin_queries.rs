@@ -8,8 +8,6 @@ use super::{Catalog, GrantRow};
 use crate::base::domain::{EventId, Millis, Username, now_millis};
 use crate::base::error::{CoreError, CoreResult};
 
-use super::EntryRow;
-
 /// One admin API token. The hash is what is stored; the token itself never is.
 #[derive(Clone, Debug, FromRow)]
 pub struct AdminTokenRow {
@@ -33,6 +31,7 @@ pub struct EventChanges {
     pub max_file_size: Option<Option<i64>>,
     /// Comma-separated type group names, as the core reads them.
     pub allowed_types: Option<Option<String>>,
+    pub on_name_clash: Option<String>,
 }
 
 /// Files and bytes of one photographer in one event, counted from the entries themselves.
@@ -42,6 +41,36 @@ pub struct StoredUsage {
     pub key: String,
     pub files: i64,
     pub bytes: i64,
+}
+
+/// One photo of an event's uploads list: in the tree, or superseded (`superseded_by` set).
+#[derive(Clone, Debug, FromRow, serde::Serialize)]
+pub struct UploadRow {
+    pub event: String,
+    pub photographer: String,
+    pub path: String,
+    pub size: i64,
+    pub sha256: Option<String>,
+    pub content_type: Option<String>,
+    pub object_key: Option<String>,
+    pub uploader_ip: Option<String>,
+    pub updated_at: Millis,
+    pub blob_missing: i64,
+    pub superseded_by: Option<String>,
+}
+
+/// The columns both halves of the uploads list share (`u.*` of [`UploadRow`]).
+macro_rules! uploads_union {
+    ($where_entries:literal, $where_superseded:literal) => {
+        concat!(
+            "SELECT event, photographer, path, size, sha256, content_type, object_key, uploader_ip, \
+             updated_at, blob_missing, CAST(NULL AS TEXT) AS superseded_by FROM entries WHERE kind = 'file' AND ",
+            $where_entries,
+            " UNION ALL SELECT event, photographer, path, size, sha256, content_type, object_key, \
+             uploader_ip, updated_at, CAST(0 AS BIGINT) AS blob_missing, superseded_by FROM superseded WHERE ",
+            $where_superseded
+        )
+    };
 }
 
 /// Where a page of an event's uploads ends: the last row's sort key. The list is ordered by
@@ -55,7 +84,7 @@ pub struct UploadPosition {
 }
 
 impl UploadPosition {
-    pub fn of(e: &EntryRow) -> UploadPosition {
+    pub fn of(e: &UploadRow) -> UploadPosition {
         UploadPosition {
             updated_at: e.updated_at,
             path: e.path.clone(),
@@ -140,7 +169,8 @@ impl Catalog {
              max_bytes = CASE WHEN $8 = 1 THEN $9 ELSE max_bytes END, \
              max_files = CASE WHEN $10 = 1 THEN $11 ELSE max_files END, \
              max_file_size = CASE WHEN $12 = 1 THEN $13 ELSE max_file_size END, \
-             allowed_types = CASE WHEN $14 = 1 THEN $15 ELSE allowed_types END \
+             allowed_types = CASE WHEN $14 = 1 THEN $15 ELSE allowed_types END, \
+             on_name_clash = COALESCE($16, on_name_clash) \
              WHERE id = $1",
         )
         .bind(id.as_str())
@@ -158,6 +188,7 @@ impl Catalog {
         .bind(value(&c.max_file_size))
         .bind(flag(&c.allowed_types))
         .bind(value(&c.allowed_types))
+        .bind(c.on_name_clash.as_deref())
         .execute(self.pool())
         .await?;
         if r.rows_affected() == 0 {
@@ -198,16 +229,10 @@ impl Catalog {
         event: Option<&str>,
         user: Option<&str>,
     ) -> CoreResult<Vec<GrantRow>> {
-        Ok(sqlx::query_as(
-            "SELECT g.photographer, g.event, g.role, g.max_bytes, g.used_bytes, g.used_files, g.created_at, \
-             e.name AS event_name, e.status AS event_status, e.starts_at, e.ends_at, \
-             e.max_bytes AS event_max_bytes, e.max_files AS event_max_files, \
-             e.max_file_size AS event_max_file_size, e.allowed_types AS event_allowed_types, \
-             e.used_bytes AS event_used_bytes, e.used_files AS event_used_files \
-             FROM grants g JOIN events e ON e.id = g.event \
-             WHERE ($1 IS NULL OR g.event = $1) AND ($2 IS NULL OR g.photographer = $2) \
-             ORDER BY g.event, g.photographer",
-        )
+        Ok(sqlx::query_as(grant_select!(
+            "WHERE ($1 IS NULL OR g.event = $1) AND ($2 IS NULL OR g.photographer = $2) \
+             ORDER BY g.event, g.photographer"
+        ))
         .bind(event)
         .bind(user)
         .fetch_all(self.pool())
@@ -245,14 +270,15 @@ impl Catalog {
         photographer: Option<&str>,
         after: Option<&UploadPosition>,
         limit: i64,
-    ) -> CoreResult<Vec<EntryRow>> {
-        Ok(sqlx::query_as(
-            "SELECT * FROM entries WHERE event = $1 AND kind = 'file' \
-             AND ($2 IS NULL OR photographer = $2) \
+    ) -> CoreResult<Vec<UploadRow>> {
+        Ok(sqlx::query_as(concat!(
+            "SELECT * FROM (",
+            uploads_union!("event = $1", "event = $1"),
+            ") u WHERE ($2 IS NULL OR photographer = $2) \
              AND ($3 IS NULL OR updated_at < $3 OR (updated_at = $3 AND (path < $4 \
                   OR (path = $4 AND photographer < $5)))) \
-             ORDER BY updated_at DESC, path DESC, photographer DESC LIMIT $6",
-        )
+             ORDER BY updated_at DESC, path DESC, photographer DESC LIMIT $6"
+        ))
         .bind(event)
         .bind(photographer)
         .bind(after.map(|a| a.updated_at))
@@ -261,5 +287,29 @@ impl Catalog {
         .bind(limit)
         .fetch_all(self.pool())
         .await?)
+    }
+
+    /// One photo by id, in the tree or superseded (ids are the ULIDs of object keys, so the
+    /// key's last part starts with it).
+    pub async fn upload_by_id(&self, id: &str) -> CoreResult<Option<UploadRow>> {
+        Ok(sqlx::query_as(concat!(
+            "SELECT * FROM (",
+            uploads_union!("object_key LIKE $1", "id = $2"),
+            ") u LIMIT 1"
+        ))
+        .bind(format!("events/%/%/{id}.%"))
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?)
+    }
+
+    /// The photo superseded by `id` (the one it took the name of), if any.
+    pub async fn superseded_by(&self, id: &str) -> CoreResult<Option<String>> {
+        let row: Option<(String,)> =
+            sqlx::query_as("SELECT id FROM superseded WHERE superseded_by = $1")
+                .bind(id)
+                .fetch_optional(self.pool())
+                .await?;
+        Ok(row.map(|r| r.0))
     }
 }

@@ -5,12 +5,15 @@
 //! placeholders (both backends accept them) and only portable SQL. Each backend has its own
 //! migration folder. Times are BIGINT milliseconds.
 
+// First: `people` defines the grant query macro the others use.
+#[macro_use]
+pub(crate) mod people;
 pub mod admin_queries;
 pub(crate) mod audit;
 pub(crate) mod entries;
 pub(crate) mod keys;
 mod lockout;
-pub(crate) mod people;
+pub(crate) mod superseded;
 
 pub use audit::{AuditQuery, AuditRecord, AuditRow};
 pub use entries::{EntryKind, EntryRow, ListingRow, Ns};

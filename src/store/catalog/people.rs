@@ -30,6 +30,8 @@ pub struct EventRow {
     pub used_bytes: i64,
     pub used_files: i64,
     pub created_at: Millis,
+    /// `keep_both`, `replace` or `refuse` ([`crate::base::domain::NameClash`]).
+    pub on_name_clash: String,
 }
 
 /// A grant joined with its event: everything the namespace needs to decide what a photographer
@@ -53,6 +55,7 @@ pub struct GrantRow {
     pub event_allowed_types: Option<String>,
     pub event_used_bytes: i64,
     pub event_used_files: i64,
+    pub event_on_name_clash: String,
 }
 
 /// `SELECT <grant columns> FROM grants g JOIN events e … <tail>` as one literal (sqlx wants
@@ -64,7 +67,8 @@ macro_rules! grant_select {
              e.name AS event_name, e.status AS event_status, e.starts_at, e.ends_at, \
              e.max_bytes AS event_max_bytes, e.max_files AS event_max_files, \
              e.max_file_size AS event_max_file_size, e.allowed_types AS event_allowed_types, \
-             e.used_bytes AS event_used_bytes, e.used_files AS event_used_files \
+             e.used_bytes AS event_used_bytes, e.used_files AS event_used_files, \
+             e.on_name_clash AS event_on_name_clash \
              FROM grants g JOIN events e ON e.id = g.event ",
             $tail
         )

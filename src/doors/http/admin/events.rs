@@ -9,8 +9,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::{
-    AdminApiError, ApiJson, ApiPath, Caller, ErrorBody, EventState, FileType, check_event_id,
-    check_quantity, double_opt_int, double_option, file_types, opt_int, opt_time, parse_time, time,
+    AdminApiError, ApiJson, ApiPath, Caller, ErrorBody, EventState, FileType, OnNameClash,
+    check_event_id, check_quantity, double_opt_int, double_option, file_types, opt_int, opt_time,
+    parse_time, time,
 };
 use crate::core::gateway::Gateway;
 use crate::ops::admin::{self, EventPatch, MAX_EVENT_NAME};
@@ -47,6 +48,7 @@ pub struct Event {
     pub used_bytes: i64,
     /// Files stored, as the quota counts them.
     pub used_files: i64,
+    pub on_name_clash: OnNameClash,
     #[schema(format = DateTime)]
     pub created_at: String,
 }
@@ -65,6 +67,7 @@ impl From<EventRow> for Event {
             max_file_size: e.max_file_size,
             used_bytes: e.used_bytes,
             used_files: e.used_files,
+            on_name_clash: OnNameClash::of(&e.on_name_clash),
             created_at: time(e.created_at),
         }
     }
@@ -100,6 +103,8 @@ pub struct NewEvent {
     pub max_file_size: Option<i64>,
     #[schema(min_items = 1)]
     pub allowed_types: Option<Vec<FileType>>,
+    /// Default `keep_both`.
+    pub on_name_clash: Option<OnNameClash>,
 }
 
 /// Changes to an event. An absent field stays as it is; `null` clears a window bound, a quota,
@@ -130,6 +135,8 @@ pub struct EventChanges {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<Vec<FileType>>, min_items = 1)]
     pub allowed_types: Option<Option<Vec<FileType>>>,
+    /// null leaves it.
+    pub on_name_clash: Option<OnNameClash>,
 }
 
 fn check_name(name: Option<&str>) -> Result<(), AdminApiError> {
@@ -176,6 +183,7 @@ impl EventChanges {
             max_files: quantity_change("max_files", self.max_files, 0)?,
             max_file_size: quantity_change("max_file_size", self.max_file_size, 1)?,
             allowed_types: types_change(self.allowed_types),
+            on_name_clash: self.on_name_clash.map(Into::into),
         })
     }
 }
@@ -229,6 +237,7 @@ async fn create(
         max_files: req.max_files.map(Some),
         max_file_size: req.max_file_size.map(Some),
         allowed_types: req.allowed_types.map(Some),
+        on_name_clash: req.on_name_clash,
     }
     .into_patch()?;
     let ev = admin::create_event(gw.catalog(), &id, name.as_deref(), &patch).await?;

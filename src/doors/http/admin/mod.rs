@@ -37,7 +37,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
 
-use crate::base::domain::{Door, EventStatus, Millis, Role};
+use crate::base::domain::{Door, EventStatus, Millis, NameClash, Role};
 use crate::base::error::CoreError;
 use crate::base::sniff::TypeGroup;
 use crate::core::gateway::Gateway;
@@ -292,6 +292,37 @@ pub enum EventState {
     Open,
     Closed,
     Archived,
+}
+
+/// What an upload does when the photographer already has a different photo under its name:
+/// `keep_both` (the default: the new photo takes the name, the earlier one stays, superseded),
+/// `replace` (the earlier one is deleted) or `refuse` (the upload fails: FTP 553, HTTPFs 409).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OnNameClash {
+    KeepBoth,
+    Replace,
+    Refuse,
+}
+
+impl From<OnNameClash> for NameClash {
+    fn from(c: OnNameClash) -> NameClash {
+        match c {
+            OnNameClash::KeepBoth => NameClash::KeepBoth,
+            OnNameClash::Replace => NameClash::Replace,
+            OnNameClash::Refuse => NameClash::Refuse,
+        }
+    }
+}
+
+impl OnNameClash {
+    pub(crate) fn of(stored: &str) -> OnNameClash {
+        match NameClash::of(stored) {
+            NameClash::KeepBoth => OnNameClash::KeepBoth,
+            NameClash::Replace => OnNameClash::Replace,
+            NameClash::Refuse => OnNameClash::Refuse,
+        }
+    }
 }
 
 impl From<EventState> for EventStatus {

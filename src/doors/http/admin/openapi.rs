@@ -167,9 +167,9 @@ mod tests {
                 );
             }
         }
-        // photographers 6 (with unlock), events 4, grants 5, usage 2, uploads 1, audit 1,
+        // photographers 6 (with unlock), events 4, grants 5, usage 2, uploads 3, audit 1,
         // tokens 2, notifications 2
-        assert_eq!(ops, 23, "{:?}", paths.keys().collect::<Vec<_>>());
+        assert_eq!(ops, 25, "{:?}", paths.keys().collect::<Vec<_>>());
     }
 
     #[test]

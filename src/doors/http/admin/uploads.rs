@@ -1,4 +1,5 @@
-//! `/api/v1/events/{id}/uploads`: an event's files, newest first, a page at a time.
+//! `/api/v1/events/{id}/uploads`: an event's files, newest first, a page at a time (superseded
+//! photos included); `/api/v1/uploads/{id}`: one photo, and `/content` its bytes.
 
 use axum::Json;
 use axum::extract::State;
@@ -13,13 +14,16 @@ use super::{
 };
 use crate::core::gateway::Gateway;
 use crate::ops::admin;
-use crate::store::catalog::EntryRow;
+use crate::store::catalog::admin_queries::UploadRow;
 
 /// Rows per page when `limit` is not given.
 pub const DEFAULT_LIMIT: i64 = 100;
 
 pub fn routes() -> OpenApiRouter<Gateway> {
-    OpenApiRouter::new().routes(routes!(list))
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(get_one))
+        .routes(routes!(content))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -39,6 +43,9 @@ pub struct UploadsQuery {
 /// One stored file.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Upload {
+    /// The photo's id (`/api/v1/uploads/{id}`); it never changes, through renames too.
+    #[schema(example = "01jz8k3v5q9x2m4n6p8r0t2w4y")]
+    pub id: String,
     #[schema(example = "alice")]
     pub photographer: String,
     /// Path in the photographer's folder of the event (what they see under `/{event}/`).
@@ -59,11 +66,17 @@ pub struct Upload {
     pub uploader_ip: Option<String>,
     /// `reconcile --fix` found the object gone from the store.
     pub blob_missing: bool,
+    /// Set when a newer photo took this one's name (the event keeps both): this one is out of
+    /// the photographer's folder, kept and counted in the quota.
+    pub superseded_by: Option<String>,
 }
 
-impl From<EntryRow> for Upload {
-    fn from(e: EntryRow) -> Self {
+impl From<UploadRow> for Upload {
+    fn from(e: UploadRow) -> Self {
         Upload {
+            id: crate::base::domain::photo_id(e.object_key.as_deref().unwrap_or_default())
+                .to_string(),
+            superseded_by: e.superseded_by,
             uploaded_at: time(e.updated_at),
             blob_missing: e.blob_missing != 0,
             photographer: e.photographer,
@@ -123,4 +136,122 @@ async fn list(
         items: rows.into_iter().map(Upload::from).collect(),
         next_cursor: next.as_ref().map(encode_uploads),
     }))
+}
+
+/// One photo, and how it stands to the photo it replaced or was replaced by.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UploadDetail {
+    #[serde(flatten)]
+    pub upload: Upload,
+    /// The earlier photo this one took the name of (the event keeps both), if any.
+    pub supersedes: Option<String>,
+}
+
+/// Photo ids are the lowercase ULIDs of their object keys.
+fn check_photo_id(id: &str) -> Result<&str, AdminApiError> {
+    if id.len() == 26
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b.is_ascii_lowercase())
+    {
+        Ok(id)
+    } else {
+        Err(AdminApiError::invalid(format!(
+            "invalid photo id {id:?}: 26 characters 0-9 a-z, as listed in an event's uploads"
+        )))
+    }
+}
+
+async fn find(gw: &Gateway, id: &str) -> Result<UploadRow, AdminApiError> {
+    let id = check_photo_id(id)?;
+    gw.catalog()
+        .upload_by_id(id)
+        .await
+        .map_err(AdminApiError::from)?
+        .ok_or_else(|| {
+            AdminApiError::new(
+                axum::http::StatusCode::NOT_FOUND,
+                "not_found",
+                format!("no photo with id {id}"),
+            )
+        })
+}
+
+#[utoipa::path(
+    get,
+    operation_id = "get_upload",
+    path = "/api/v1/uploads/{id}",
+    tag = "uploads",
+    summary = "One photo",
+    description = "A photo in a photographer's folder or a superseded one, with what it supersedes \
+                   or is superseded by.",
+    params(("id" = String, Path, pattern = "^[0-9a-z]{26}$")),
+    responses(
+        (status = 200, description = "The photo", body = UploadDetail),
+        (status = 404, description = "No such photo", body = ErrorBody),
+    )
+)]
+async fn get_one(
+    State(gw): State<Gateway>,
+    _caller: Caller,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<UploadDetail>, AdminApiError> {
+    let row = find(&gw, &id).await?;
+    let supersedes = gw
+        .catalog()
+        .superseded_by(&id)
+        .await
+        .map_err(AdminApiError::from)?;
+    Ok(Json(UploadDetail {
+        upload: row.into(),
+        supersedes,
+    }))
+}
+
+#[utoipa::path(
+    get,
+    operation_id = "get_upload_content",
+    path = "/api/v1/uploads/{id}/content",
+    tag = "uploads",
+    summary = "A photo's bytes",
+    description = "Exactly the bytes that were uploaded, superseded photos included.",
+    params(("id" = String, Path, pattern = "^[0-9a-z]{26}$")),
+    responses(
+        (status = 200, description = "The photo", content_type = "application/octet-stream", body = Vec<u8>),
+        (status = 404, description = "No such photo", body = ErrorBody),
+    )
+)]
+async fn content(
+    State(gw): State<Gateway>,
+    _caller: Caller,
+    ApiPath(id): ApiPath<String>,
+) -> Result<axum::response::Response, AdminApiError> {
+    let row = find(&gw, &id).await?;
+    let key = row.object_key.clone().unwrap_or_default();
+    let stream = gw
+        .blobs()
+        .read(&key, 0)
+        .await
+        .map_err(AdminApiError::from)?;
+    let name = row
+        .path
+        .rsplit('/')
+        .next()
+        .unwrap_or("photo")
+        .replace(['"', '\\'], "_");
+    axum::response::Response::builder()
+        .status(axum::http::StatusCode::OK)
+        .header(
+            axum::http::header::CONTENT_TYPE,
+            row.content_type
+                .as_deref()
+                .unwrap_or("application/octet-stream"),
+        )
+        .header(axum::http::header::CONTENT_LENGTH, row.size)
+        .header(
+            axum::http::header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{}\"", name.escape_default()),
+        )
+        .body(axum::body::Body::from_stream(stream))
+        .map_err(|e| AdminApiError::from(crate::base::error::CoreError::Storage(e.to_string())))
 }

@@ -1,0 +1,25 @@
+-- What a different photo under a name already taken does: keep_both (the new one takes the
+-- name, the earlier one stays a photo of its own), replace, or refuse.
+ALTER TABLE events ADD COLUMN on_name_clash TEXT NOT NULL DEFAULT 'keep_both';
+
+-- Photos a newer one took the name of (keep_both): out of the photographer's tree, kept with
+-- their blob, counted in the quota, listed and downloadable through the admin API.
+-- `id` is the photo's id (the ULID of its object key), as is `superseded_by`.
+CREATE TABLE superseded (
+    id            TEXT PRIMARY KEY,
+    event         TEXT NOT NULL,
+    photographer  TEXT NOT NULL,
+    path          TEXT NOT NULL,
+    size          BIGINT NOT NULL,
+    mtime         BIGINT NOT NULL,
+    sha256        TEXT,
+    content_type  TEXT,
+    object_key    TEXT NOT NULL,
+    uploader_ip   TEXT,
+    created_at    BIGINT NOT NULL,
+    updated_at    BIGINT NOT NULL,
+    superseded_by TEXT NOT NULL,
+    superseded_at BIGINT NOT NULL
+);
+CREATE INDEX superseded_by_event ON superseded (event, updated_at);
+CREATE INDEX superseded_by_object ON superseded (object_key);

@@ -23,12 +23,14 @@ use crate::base::domain::{Millis, now_millis, rfc3339};
 use crate::base::error::CoreResult;
 use crate::store::catalog::{Backend, Catalog, Tx};
 
-/// What the receiver gets, one per photo.
+/// What the receiver gets, one per photo: the `data` of a CloudEvents 1.0 structured event
+/// whose `id` and `type` are the notification's.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct Notification {
+    #[serde(skip)]
     pub id: String,
     /// `photo.created`, or `photo.superseded` for the earlier photo a new one took the name of.
-    #[serde(rename = "type")]
+    #[serde(skip)]
     pub kind: &'static str,
     /// The photo's id (the admin API's `/api/v1/uploads/{id}`).
     pub photo_id: String,
@@ -86,7 +88,7 @@ pub async fn enqueue(tx: &mut Tx, cfg: &Config, n: &Notification) -> CoreResult<
     else {
         return Ok(());
     };
-    let payload = serde_json::to_string(n)
+    let payload = serde_json::to_string(&cloud_event(n))
         .map_err(|e| crate::base::error::CoreError::Catalog(e.to_string()))?;
     let now = now_millis();
     // A photo already announced at this path with this content is not announced again.
@@ -104,6 +106,20 @@ pub async fn enqueue(tx: &mut Tx, cfg: &Config, n: &Notification) -> CoreResult<
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+/// The body sent: a CloudEvents 1.0 structured event (`application/cloudevents+json`).
+fn cloud_event(n: &Notification) -> serde_json::Value {
+    serde_json::json!({
+        "specversion": "1.0",
+        "id": n.id,
+        "source": format!("/ftpgate/events/{}", n.event),
+        "type": n.kind,
+        "time": n.uploaded_at,
+        "subject": format!("{}/{}", n.photographer, n.path),
+        "datacontenttype": "application/json",
+        "data": n,
+    })
 }
 
 impl Notification {
@@ -156,6 +172,26 @@ pub fn signature(secret: &str, timestamp: i64, body: &str) -> String {
     mac.update(b".");
     mac.update(body.as_bytes());
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// The Standard Webhooks signature: `v1,` and the base64 HMAC-SHA256 of `id.timestamp.body`.
+/// A secret written as `whsec_<base64>` is used as those bytes, as Standard Webhooks
+/// libraries do; any other secret as its UTF-8 bytes.
+pub fn standard_signature(secret: &str, id: &str, timestamp: i64, body: &str) -> String {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let key = secret
+        .strip_prefix("whsec_")
+        .and_then(|s| b64.decode(s).ok())
+        .unwrap_or_else(|| secret.as_bytes().to_vec());
+    let mut mac =
+        <Hmac<Sha256> as KeyInit>::new_from_slice(&key).expect("HMAC takes keys of any length");
+    mac.update(id.as_bytes());
+    mac.update(b".");
+    mac.update(timestamp.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body.as_bytes());
+    format!("v1,{}", b64.encode(mac.finalize().into_bytes()))
 }
 
 /// Delay before attempt `attempts + 1`: 2^attempts seconds, capped at 10 minutes, ±50 % jitter
@@ -240,14 +276,22 @@ async fn deliver(
         return Err("receiver address refused".into());
     }
     let ts = now_millis() / 1000;
+    // Standard Webhooks headers, and the X-Ftpgate-* ones of earlier releases for one more.
     let mut req = client
         .post(&row.url)
-        .header("content-type", "application/json")
+        .header("content-type", "application/cloudevents+json")
+        .header("webhook-id", &row.id)
+        .header("webhook-timestamp", ts.to_string())
         .header("x-ftpgate-id", &row.id)
         .header("x-ftpgate-timestamp", ts.to_string())
         .header("x-ftpgate-attempt", (row.attempts + 1).to_string());
     if let Some(secret) = secret_for(catalog, cfg, &row.event).await {
-        req = req.header("x-ftpgate-signature", signature(&secret, ts, &row.payload));
+        req = req
+            .header(
+                "webhook-signature",
+                standard_signature(&secret, &row.id, ts, &row.payload),
+            )
+            .header("x-ftpgate-signature", signature(&secret, ts, &row.payload));
     }
     outcome(req.body(row.payload.clone()).send().await)
 }
@@ -521,6 +565,19 @@ mod tests {
         );
         assert_ne!(sig, signature("k2", 1_700_000_000, "{}"));
         assert_ne!(sig, signature("k", 1_700_000_001, "{}"));
+    }
+
+    #[test]
+    fn standard_webhooks_signature() {
+        // Test vector of the Standard Webhooks specification's reference libraries.
+        let body = r#"{"test": 2432232314}"#;
+        let sig = standard_signature(
+            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+            "msg_p5jXN8AQM9LWM0D4loKWxJek",
+            1_614_265_330,
+            body,
+        );
+        assert_eq!(sig, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
     }
 
     #[test]

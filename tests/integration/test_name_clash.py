@@ -37,7 +37,8 @@ class _Receiver:
 
         class H(http.server.BaseHTTPRequestHandler):
             def do_POST(self):
-                outer.calls.append(json.loads(self.rfile.read(int(self.headers["content-length"]))))
+                ev = json.loads(self.rfile.read(int(self.headers["content-length"])))
+                outer.calls.append({**ev["data"], "type": ev["type"]})
                 self.send_response(200)
                 self.send_header("content-length", "0")
                 self.end_headers()

@@ -3,6 +3,7 @@ racing one quota, a webhook receiver that fails and goes away, an S3 store that 
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import http.server
 import json
@@ -159,7 +160,8 @@ class _Receiver:
         return f"http://127.0.0.1:{self.port}/hook"
 
     def delivered(self) -> list[dict]:
-        return [json.loads(c["body"]) for c in self.calls]
+        """The `data` of each CloudEvent received."""
+        return [json.loads(c["body"])["data"] for c in self.calls]
 
 
 def _wait(pred, timeout: float, what: str):
@@ -192,7 +194,21 @@ def test_webhook_retries_signs_and_notifies_once(gateway_factory):
         want = "sha256=" + hmac.new(secret.encode(), f"{ts}.".encode() + last["body"],
                                     hashlib.sha256).hexdigest()
         assert last["headers"]["x-ftpgate-signature"] == want
-        body = json.loads(last["body"])
+        # Standard Webhooks: webhook-id, webhook-timestamp, v1 signature over id.timestamp.body.
+        h = last["headers"]
+        assert h["webhook-id"] == h["x-ftpgate-id"] and h["webhook-timestamp"] == ts
+        std = "v1," + base64.b64encode(hmac.new(
+            secret.encode(), f"{h['webhook-id']}.{ts}.".encode() + last["body"],
+            hashlib.sha256).digest()).decode()
+        assert h["webhook-signature"] == std
+        # The body is a CloudEvents 1.0 structured event.
+        assert h["content-type"] == "application/cloudevents+json"
+        ev = json.loads(last["body"])
+        assert ev["specversion"] == "1.0" and ev["type"] == "photo.created"
+        assert ev["id"] == h["webhook-id"] and ev["datacontenttype"] == "application/json"
+        assert ev["subject"] == "mo/IMG_1.JPG" and ev["source"] == "/ftpgate/events/gala"
+        assert ev["time"]
+        body = ev["data"]
         assert body["event"] == "gala" and body["photographer"] == "mo"
         assert body["path"] == "IMG_1.JPG" and body["sha256"] == sha256(photo)
         assert body["size"] == len(photo) and body["content_type"] == "image/jpeg"

@@ -129,6 +129,10 @@ enum EventCmd {
         /// Read the HMAC signing secret from the first line of standard input.
         #[arg(long)]
         secret_stdin: bool,
+        /// Send only these types, comma-separated: photo.created, photo.superseded,
+        /// photo.deleted, upload.rejected (default: all).
+        #[arg(long, value_delimiter = ',')]
+        types: Option<Vec<String>>,
     },
     /// Add an event: photographers with a grant see it as a top-level folder.
     Add {
@@ -470,17 +474,30 @@ async fn operator(catalog: &Catalog, cmd: Command) -> anyhow::Result<()> {
                 event_id,
                 url,
                 secret_stdin,
+                types,
             } => {
                 let secret = if secret_stdin {
                     Some(read_password_stdin()?)
                 } else {
                     None
                 };
-                admin::set_event_webhook(catalog, &event_id, url.as_deref(), secret.as_deref())
-                    .await?;
+                let types: Option<Vec<String>> =
+                    types.map(|t| t.iter().map(|s| s.trim().to_string()).collect());
+                admin::set_event_webhook(
+                    catalog,
+                    &event_id,
+                    url.as_deref(),
+                    secret.as_deref(),
+                    types.as_deref(),
+                )
+                .await?;
                 match url {
                     Some(u) => println!("notifications of {event_id} go to {u}"),
                     None => println!("notifications of {event_id} go to the deployment's webhook"),
+                }
+                match types {
+                    Some(t) => println!("  types sent: {}", t.join(", ")),
+                    None => println!("  types sent: all"),
                 }
             }
             EventCmd::Archive { event_id } => {

@@ -23,3 +23,7 @@ CREATE TABLE superseded (
 );
 CREATE INDEX superseded_by_event ON superseded (event, updated_at);
 CREATE INDEX superseded_by_object ON superseded (object_key);
+
+-- Which notification types an event sends (comma-separated, e.g. photo.created,upload.rejected);
+-- NULL: all of them.
+ALTER TABLE events ADD COLUMN webhook_types TEXT;

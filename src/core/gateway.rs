@@ -155,6 +155,61 @@ impl Gateway {
         }
     }
 
+    /// Tells the platform an upload was refused for a reason the photographer can act on
+    /// (type, incomplete file, size, quota, a closed event, a name clash): an
+    /// `upload.rejected` notification. Cut connections and storage trouble are not news.
+    pub(crate) async fn announce_rejection(
+        &self,
+        s: &Session,
+        path: &VPath,
+        err: &CoreError,
+        size: u64,
+    ) {
+        let reportable = matches!(
+            err,
+            CoreError::NotAllowedType(_)
+                | CoreError::Incomplete(_)
+                | CoreError::TooLarge { .. }
+                | CoreError::QuotaExceeded(_)
+                | CoreError::Denied(_)
+                | CoreError::NameTaken
+        );
+        let parts = path.components();
+        if !reportable || parts.len() < 2 {
+            return;
+        }
+        let now = now_millis();
+        let n = crate::core::outbox::Notification {
+            id: crate::core::outbox::new_id(),
+            kind: "upload.rejected",
+            photo_id: String::new(),
+            supersedes: None,
+            superseded_by: None,
+            reason: Some(err.public_message()),
+            at: crate::core::outbox::uploaded_at(now),
+            event: parts[0].clone(),
+            photographer: s.username.to_string(),
+            path: parts[1..].join("/"),
+            object_key: String::new(),
+            size: i64::try_from(size).unwrap_or(i64::MAX),
+            sha256: String::new(),
+            content_type: String::new(),
+            uploaded_at: crate::core::outbox::uploaded_at(now),
+            client_ip: s.ip.map(|i| i.to_string()),
+        };
+        let res = async {
+            let mut tx = self.catalog().begin_write().await?;
+            crate::core::outbox::enqueue(&mut tx, self.config(), &n).await?;
+            tx.commit().await?;
+            Ok::<(), CoreError>(())
+        }
+        .await;
+        match res {
+            Ok(()) => self.inner.outbox_wake.notify_one(),
+            Err(e) => tracing::warn!(error = %e, "could not queue an upload.rejected notification"),
+        }
+    }
+
     /// Records a refused mutation (the successful ones are audited inside their transaction).
     pub(crate) async fn audit_refusal(
         &self,
@@ -343,8 +398,14 @@ impl Gateway {
             return Err(CoreError::NotEmpty);
         }
         catalog::entries::delete_entry(&mut tx, &a.ns, &rel.path).await?;
+        let announce = !e.is_dir()
+            && !crate::core::outbox::is_temp_name(&rel.name, &self.config().upload.temp_suffixes);
         if !e.is_dir() {
             crate::core::ingest::apply_usage(&mut tx, &a.ns, -e.size, -1).await?;
+        }
+        if announce {
+            let n = crate::core::outbox::Notification::about("photo.deleted", &e);
+            crate::core::outbox::enqueue(&mut tx, self.config(), &n).await?;
         }
         let mut r = self.audit_base(s, "remove", Some(&a));
         r.path = Some(path.to_string());
@@ -353,6 +414,9 @@ impl Gateway {
         r.result = "ok".into();
         catalog::audit::insert(&mut tx, &r).await?;
         tx.commit().await?;
+        if announce {
+            self.inner.outbox_wake.notify_one();
+        }
         if let Some(key) = &e.object_key {
             delete_blob_quietly(self.blobs(), key).await;
         }

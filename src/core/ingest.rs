@@ -142,6 +142,7 @@ impl Gateway {
         let res = self.begin_upload_inner(s, path, opts).await;
         if let Err(e) = &res {
             self.audit_refusal(s, "upload", path, e).await;
+            self.announce_rejection(s, path, e, 0).await;
         }
         res
     }
@@ -335,6 +336,9 @@ impl Upload {
             self.cleanup().await;
             self.gw
                 .audit_refusal(&self.session, "upload", &self.vpath, e)
+                .await;
+            self.gw
+                .announce_rejection(&self.session, &self.vpath, e, self.size)
                 .await;
             count_failure(self.session.door.as_str(), e);
         }
@@ -532,6 +536,9 @@ impl Upload {
         count_failure(self.session.door.as_str(), reason);
         self.gw
             .audit_refusal(&self.session, "upload", &self.vpath, reason)
+            .await;
+        self.gw
+            .announce_rejection(&self.session, &self.vpath, reason, self.size)
             .await;
     }
 }

@@ -29,7 +29,8 @@ use crate::store::catalog::{Backend, Catalog, Tx};
 pub struct Notification {
     #[serde(skip)]
     pub id: String,
-    /// `photo.created`, or `photo.superseded` for the earlier photo a new one took the name of.
+    /// `photo.created`; `photo.superseded` for the earlier photo a new one took the name of;
+    /// `photo.deleted` when the photographer deleted it.
     #[serde(skip)]
     pub kind: &'static str,
     /// The photo's id (the admin API's `/api/v1/uploads/{id}`).
@@ -38,6 +39,11 @@ pub struct Notification {
     pub supersedes: Option<String>,
     /// On `photo.superseded`: the newer photo that took the name.
     pub superseded_by: Option<String>,
+    /// On `upload.rejected`: why, in words a photographer can act on.
+    pub reason: Option<String>,
+    /// When it happened (the CloudEvent's `time`).
+    #[serde(skip)]
+    pub at: String,
     pub event: String,
     pub photographer: String,
     pub path: String,
@@ -76,12 +82,18 @@ pub fn is_temp_name(name: &str, suffixes: &[String]) -> bool {
 /// Adds the notification for a photo that became final, inside the commit transaction.
 /// Nothing is written when no webhook is configured for the deployment or the event.
 pub async fn enqueue(tx: &mut Tx, cfg: &Config, n: &Notification) -> CoreResult<()> {
-    let (event_url,): (Option<String>,) =
-        sqlx::query_as("SELECT webhook_url FROM events WHERE id = $1")
+    let (event_url, types): (Option<String>, Option<String>) =
+        sqlx::query_as("SELECT webhook_url, webhook_types FROM events WHERE id = $1")
             .bind(&n.event)
             .fetch_optional(&mut **tx)
             .await?
-            .unwrap_or((None,));
+            .unwrap_or((None, None));
+    // The event may send only some types.
+    if let Some(types) = types.filter(|t| !t.is_empty())
+        && !types.split(',').any(|t| t.trim() == n.kind)
+    {
+        return Ok(());
+    }
     let Some(url) = event_url
         .filter(|u| !u.is_empty())
         .or_else(|| cfg.webhook.url.clone())
@@ -115,7 +127,7 @@ fn cloud_event(n: &Notification) -> serde_json::Value {
         "id": n.id,
         "source": format!("/ftpgate/events/{}", n.event),
         "type": n.kind,
-        "time": n.uploaded_at,
+        "time": n.at,
         "subject": format!("{}/{}", n.photographer, n.path),
         "datacontenttype": "application/json",
         "data": n,
@@ -133,6 +145,8 @@ impl Notification {
             photo_id: crate::base::domain::photo_id(&key).to_string(),
             supersedes: None,
             superseded_by: None,
+            reason: None,
+            at: uploaded_at(crate::base::domain::now_millis()),
             event: e.event.clone(),
             photographer: e.photographer.clone(),
             path: e.path.clone(),
@@ -146,15 +160,30 @@ impl Notification {
     }
 }
 
-/// What makes two notifications the same: kind, event, photographer, path and content.
+/// What makes two notifications the same: kind, event, photographer, path and content; for
+/// anything but `photo.created` also the photo (one upload is deleted or superseded once, a
+/// photo sent again and deleted again is news).
 fn photo_key(n: &Notification) -> String {
     let mut h = Sha256::new();
-    for part in [n.kind, &n.event, &n.photographer, &n.path, &n.sha256] {
+    let photo = match n.kind {
+        "photo.created" => "",
+        _ if n.photo_id.is_empty() => n.id.as_str(), // a rejection: every one is news
+        _ => n.photo_id.as_str(),
+    };
+    for part in [n.kind, &n.event, &n.photographer, &n.path, &n.sha256, photo] {
         h.update(part.as_bytes());
         h.update([0u8]);
     }
     hex::encode(h.finalize())
 }
+
+/// Every notification type, as the per-event filter names them.
+pub const TYPES: [&str; 4] = [
+    "photo.created",
+    "photo.superseded",
+    "photo.deleted",
+    "upload.rejected",
+];
 
 pub fn new_id() -> String {
     ulid::Ulid::new().to_string().to_lowercase()

@@ -781,8 +781,25 @@ pub async fn set_event_webhook(
     id: &str,
     url: Option<&str>,
     secret: Option<&str>,
+    types: Option<&[String]>,
 ) -> AdminResult<()> {
     let eid = event_id(id)?;
+    if let Some(bad) = types
+        .unwrap_or_default()
+        .iter()
+        .find(|t| !crate::core::outbox::TYPES.contains(&t.as_str()))
+    {
+        return Err(AdminError::Invalid(format!(
+            "unknown notification type {bad:?}: use {}",
+            crate::core::outbox::TYPES.join(", ")
+        )));
+    }
+    if types.is_some_and(|t| t.is_empty()) {
+        return Err(AdminError::Invalid(
+            "name at least one notification type, or none to send them all".into(),
+        ));
+    }
+    let types = types.map(|t| t.join(","));
     if let Some(u) = url
         && (!(u.starts_with("http://") || u.starts_with("https://"))
             || u.chars().count() > 2048
@@ -801,13 +818,16 @@ pub async fn set_event_webhook(
             "webhook secret must be at most 1024 characters without control characters".into(),
         ));
     }
-    let r = sqlx::query("UPDATE events SET webhook_url = $2, webhook_secret = $3 WHERE id = $1")
-        .bind(eid.as_str())
-        .bind(url)
-        .bind(secret)
-        .execute(catalog.pool())
-        .await
-        .map_err(CoreError::from)?;
+    let r = sqlx::query(
+        "UPDATE events SET webhook_url = $2, webhook_secret = $3, webhook_types = $4 WHERE id = $1",
+    )
+    .bind(eid.as_str())
+    .bind(url)
+    .bind(secret)
+    .bind(types)
+    .execute(catalog.pool())
+    .await
+    .map_err(CoreError::from)?;
     if r.rows_affected() == 0 {
         return Err(AdminError::UnknownEvent(eid.to_string()));
     }

@@ -112,15 +112,46 @@ pub struct EventWebhook {
         pattern = "^https?://[^/?#@:\\[\\]\\u0000-\\u0020\\u007f-\\u009f]+(:([1-5]?[0-9]{1,4}|6[0-4][0-9]{3}))?([/?#][^\\u0000-\\u001f\\u007f-\\u009f]*)?$"
     )]
     pub url: Option<String>,
-    /// HMAC-SHA256 key for `X-Ftpgate-Signature`, or null. Never shown back.
+    /// HMAC-SHA256 key for `webhook-signature` (and `X-Ftpgate-Signature`), or null. Never
+    /// shown back.
     #[schema(max_length = 1024, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$")]
     pub secret: Option<String>,
+    /// Only these notification types are sent for this event; null or absent: all of them.
+    #[serde(default)]
+    #[schema(min_items = 1)]
+    pub types: Option<Vec<NotificationType>>,
+}
+
+/// The type of a notification (its CloudEvent `type`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub enum NotificationType {
+    #[serde(rename = "photo.created")]
+    PhotoCreated,
+    #[serde(rename = "photo.superseded")]
+    PhotoSuperseded,
+    #[serde(rename = "photo.deleted")]
+    PhotoDeleted,
+    #[serde(rename = "upload.rejected")]
+    UploadRejected,
+}
+
+impl NotificationType {
+    fn name(self) -> &'static str {
+        match self {
+            NotificationType::PhotoCreated => "photo.created",
+            NotificationType::PhotoSuperseded => "photo.superseded",
+            NotificationType::PhotoDeleted => "photo.deleted",
+            NotificationType::UploadRejected => "upload.rejected",
+        }
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EventWebhookState {
     pub url: Option<String>,
     pub has_secret: bool,
+    /// The types sent; null: all.
+    pub types: Option<Vec<NotificationType>>,
 }
 
 #[utoipa::path(
@@ -142,11 +173,16 @@ async fn set_webhook(
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<EventWebhook>,
 ) -> Result<Json<EventWebhookState>, AdminApiError> {
+    let types: Option<Vec<String>> = body
+        .types
+        .as_ref()
+        .map(|t| t.iter().map(|t| t.name().to_string()).collect());
     admin::set_event_webhook(
         gw.catalog(),
         &id,
         body.url.as_deref(),
         body.secret.as_deref(),
+        types.as_deref(),
     )
     .await?;
     // Where an event's photos are announced is a mutation like any other: audited.
@@ -156,5 +192,6 @@ async fn set_webhook(
     Ok(Json(EventWebhookState {
         url: body.url.filter(|u| !u.is_empty()),
         has_secret: body.secret.is_some_and(|s| !s.is_empty()),
+        types: body.types,
     }))
 }

@@ -572,6 +572,10 @@ struct Tiff {
     ifds: usize,
     /// The end of the furthest structure known so far.
     extent: u64,
+    /// Where the structure being read ends: what it points to before this was only still
+    /// readable if it is in the head, whatever the chunking (the verdict must not depend on
+    /// how the stream was cut).
+    parent_end: u64,
 }
 
 fn type_size(ty: u16) -> u64 {
@@ -596,6 +600,7 @@ impl Tiff {
             pairs: Vec::new(),
             ifds: 0,
             extent: 0,
+            parent_end: 8,
         }
     }
 
@@ -665,9 +670,12 @@ impl Tiff {
                 buf.extend_from_slice(&self.head[off as usize..]);
             }
             let from = off + buf.len() as u64;
+            if from < self.parent_end {
+                return; // gone by before it was known, not in the head: cannot be checked
+            }
             if from < self.pos {
                 if from < start {
-                    return; // gone by, not in the head: cannot be checked
+                    return;
                 }
                 let a = (from - start) as usize;
                 let b = (end.min(self.pos) - start) as usize;
@@ -700,6 +708,7 @@ impl Tiff {
     }
 
     fn process(&mut self, off: u64, job: Job, b: &[u8], start: u64, chunk: &[u8]) {
+        self.parent_end = off + b.len() as u64;
         match job {
             Job::IfdCount => {
                 let n = self.u16_at(b, 0);

@@ -551,6 +551,8 @@ enum Job {
 struct Want {
     len: usize,
     job: Job,
+    /// Where the stream was when this region became known (see `Tiff::parent_end`).
+    known_at: u64,
     /// The bytes gathered so far (empty while the region lies in `head`).
     buf: Vec<u8>,
 }
@@ -682,7 +684,16 @@ impl Tiff {
                 buf.extend_from_slice(&chunk[a..b]);
             }
         }
-        self.wants.insert(off, Want { len, job, buf });
+        let known_at = self.parent_end;
+        self.wants.insert(
+            off,
+            Want {
+                len,
+                job,
+                known_at,
+                buf,
+            },
+        );
     }
 
     fn resolve(&mut self, start: u64, chunk: &[u8]) {
@@ -703,12 +714,13 @@ impl Tiff {
             } else {
                 self.head[off as usize..off as usize + w.len].to_vec()
             };
+            // What this region points to is known once both it and its pointer were read.
+            self.parent_end = w.known_at.max(off + w.len as u64);
             self.process(off, w.job, &bytes, start, chunk);
         }
     }
 
     fn process(&mut self, off: u64, job: Job, b: &[u8], start: u64, chunk: &[u8]) {
-        self.parent_end = off + b.len() as u64;
         match job {
             Job::IfdCount => {
                 let n = self.u16_at(b, 0);
@@ -1122,6 +1134,39 @@ mod tests {
                 with.extend(&bytes);
                 let _ = check(kind, &with, chunk);
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod fuzz_regressions {
+    use super::*;
+
+    fn verdict(data: &[u8], chunk: usize) -> bool {
+        let small = InspectLimits {
+            max_meta_bytes: 16,
+            max_preview_bytes: 1024,
+        };
+        let mut c = Checker::new(FileKind::Orf, small);
+        for part in data.chunks(chunk) {
+            c.feed(part);
+        }
+        c.finish(data.len() as u64).is_ok()
+    }
+
+    /// Inputs where chunk-by-byte and whole-file feeds once disagreed.
+    #[test]
+    fn chunking_never_changes_the_verdict() {
+        let data: &[u8] = &[
+            0, 132, 0, 69, 0, 0, 0, 41, 3, 0, 1, 0, 0, 0, 1, 0, 185, 127, 0, 0, 0, 0, 0, 16, 0, 0,
+            0, 122, 0, 0, 0, 181, 255, 123, 255, 66, 0, 0, 0, 9, 3, 0, 5, 0, 5, 2, 0, 16, 185, 0,
+            0, 0, 0, 0, 0, 0, 0, 0, 103, 41, 39, 103, 103, 103, 103, 103, 103, 103, 2, 2, 254, 255,
+            255, 15, 2, 2, 2, 2, 6, 2, 2, 2, 2, 0, 0, 0, 127, 59, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+            0, 0, 127, 0, 0, 0, 0, 9, 3, 0, 1,
+        ];
+        let whole = verdict(data, usize::MAX);
+        for chunk in 1..data.len() {
+            assert_eq!(verdict(data, chunk), whole, "chunk {chunk}");
         }
     }
 }

@@ -27,3 +27,10 @@ CREATE INDEX superseded_by_object ON superseded (object_key);
 -- Which notification types an event sends (comma-separated, e.g. photo.created,upload.rejected);
 -- NULL: all of them.
 ALTER TABLE events ADD COLUMN webhook_types TEXT;
+
+-- What ingest read from each photo (issue 12 §3): the notification's `photo` object as JSON,
+-- and why it could not be read when it could not.
+ALTER TABLE entries ADD COLUMN meta TEXT;
+ALTER TABLE entries ADD COLUMN meta_error TEXT;
+ALTER TABLE superseded ADD COLUMN meta TEXT;
+ALTER TABLE superseded ADD COLUMN meta_error TEXT;

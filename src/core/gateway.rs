@@ -186,6 +186,8 @@ impl Gateway {
             supersedes: None,
             superseded_by: None,
             reason: Some(err.public_message()),
+            photo: None,
+            photo_error: None,
             at: crate::core::outbox::uploaded_at(now),
             event: parts[0].clone(),
             photographer: s.username.to_string(),
@@ -703,6 +705,8 @@ pub(crate) async fn recheck_write(tx: &mut catalog::Tx, a: &Access) -> CoreResul
 pub(crate) fn dir_row(ns: &Ns, path: &str, now: Millis) -> EntryRow {
     let (parent, name) = RelPath::split_parent(path);
     EntryRow {
+        meta: None,
+        meta_error: None,
         event: ns.event.clone(),
         photographer: ns.photographer.clone(),
         path: path.to_string(),

@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 
 use crate::base::domain::{NameClash, now_millis};
 use crate::base::error::{CoreError, CoreResult};
-use crate::base::photo::{InspectLimits, complete};
+use crate::base::photo::{InspectLimits, Inspector};
 use crate::base::sniff::{self, FileKind, TypeGroup};
 use crate::base::vpath::VPath;
 use crate::core::gateway::{Gateway, delete_blob_quietly, ensure_parent_dirs, require_parent_dir};
@@ -51,8 +51,8 @@ pub struct Upload {
     allowed: Vec<TypeGroup>,
     /// The first bytes, held until the type is known.
     head: BytesMut,
-    /// Is the file whole? Fed every byte once the type is known.
-    checker: Option<complete::Checker>,
+    /// Is the file whole, and what does it say of itself? Fed every byte once the type is known.
+    inspector: Option<Inspector>,
     kind: Option<FileKind>,
     key: Option<String>,
     writer: Option<BlobWriter>,
@@ -220,7 +220,7 @@ impl Gateway {
             opts,
             allowed,
             head: BytesMut::new(),
-            checker: None,
+            inspector: None,
             kind: None,
             key: None,
             writer: None,
@@ -262,8 +262,8 @@ impl Upload {
             ));
         }
         self.hasher.update(&data);
-        if let Some(c) = self.checker.as_mut() {
-            c.feed(&data);
+        if let Some(i) = self.inspector.as_mut() {
+            i.feed(&data);
         }
         if self.writer.is_some() {
             return self.put(data).await;
@@ -321,9 +321,9 @@ impl Upload {
         self.writer = Some(self.gw.blobs().writer(&key, &meta).await?);
         self.kind = Some(kind);
         self.key = Some(key);
-        let mut checker = complete::Checker::new(kind, InspectLimits::default());
-        checker.feed(&self.head);
-        self.checker = Some(checker);
+        let mut inspector = Inspector::new(kind, InspectLimits::default());
+        inspector.feed(&self.head);
+        self.inspector = Some(inspector);
         let head = std::mem::take(&mut self.head).freeze();
         self.put(head).await
     }
@@ -356,10 +356,17 @@ impl Upload {
         };
         // A body that ended normally may still carry a cut file (a clean close mid-file on
         // plain FTP): refuse it before the blob is made durable.
-        if let Some(c) = self.checker.take() {
-            c.finish(self.size)
-                .map_err(|i| CoreError::Incomplete(i.reason))?;
+        let inspection = self.inspector.take().map(|i| i.finish(self.size));
+        if let Some(Err(incomplete)) = inspection.as_ref().map(|i| &i.complete) {
+            return Err(CoreError::Incomplete(incomplete.reason.clone()));
         }
+        let (photo_meta, meta_error) = match inspection {
+            Some(i) => (
+                i.meta.and_then(|m| serde_json::to_string(&m).ok()),
+                i.meta_error,
+            ),
+            None => (None, None),
+        };
         let sha256 = hex::encode(self.hasher.clone().finalize());
         let now = now_millis();
         let meta = BlobMeta {
@@ -466,6 +473,8 @@ impl Upload {
             },
             updated_at: now,
             blob_missing: 0,
+            meta: photo_meta,
+            meta_error,
         };
         catalog::entries::put_entry(&mut tx, &row).await?;
         let notify =

@@ -41,6 +41,11 @@ pub struct Notification {
     pub superseded_by: Option<String>,
     /// On `upload.rejected`: why, in words a photographer can act on.
     pub reason: Option<String>,
+    /// What the photo says of itself: capture time, camera, lens, exposure, GPS, IPTC/XMP
+    /// (every member present, unknown ones null); null when it could not be read.
+    pub photo: Option<serde_json::Value>,
+    /// Why the photo's metadata could not be read (the photo is still accepted).
+    pub photo_error: Option<String>,
     /// When it happened (the CloudEvent's `time`).
     #[serde(skip)]
     pub at: String,
@@ -146,6 +151,8 @@ impl Notification {
             supersedes: None,
             superseded_by: None,
             reason: None,
+            photo: photo_object(e.meta.as_deref()),
+            photo_error: e.meta_error.clone(),
             at: uploaded_at(crate::base::domain::now_millis()),
             event: e.event.clone(),
             photographer: e.photographer.clone(),
@@ -158,6 +165,16 @@ impl Notification {
             client_ip: e.uploader_ip.clone(),
         }
     }
+}
+
+/// The notification's `photo` object from the stored metadata, with `preview` (null until
+/// RAW previews are stored).
+pub fn photo_object(meta: Option<&str>) -> Option<serde_json::Value> {
+    let mut v: serde_json::Value = serde_json::from_str(meta?).ok()?;
+    if let Some(o) = v.as_object_mut() {
+        o.entry("preview").or_insert(serde_json::Value::Null);
+    }
+    Some(v)
 }
 
 /// What makes two notifications the same: kind, event, photographer, path and content; for

@@ -57,6 +57,8 @@ pub struct UploadRow {
     pub updated_at: Millis,
     pub blob_missing: i64,
     pub superseded_by: Option<String>,
+    pub meta: Option<String>,
+    pub meta_error: Option<String>,
 }
 
 /// The columns both halves of the uploads list share (`u.*` of [`UploadRow`]).
@@ -64,10 +66,12 @@ macro_rules! uploads_union {
     ($where_entries:literal, $where_superseded:literal) => {
         concat!(
             "SELECT event, photographer, path, size, sha256, content_type, object_key, uploader_ip, \
-             updated_at, blob_missing, CAST(NULL AS TEXT) AS superseded_by FROM entries WHERE kind = 'file' AND ",
+             updated_at, blob_missing, CAST(NULL AS TEXT) AS superseded_by, meta, meta_error \
+             FROM entries WHERE kind = 'file' AND ",
             $where_entries,
             " UNION ALL SELECT event, photographer, path, size, sha256, content_type, object_key, \
-             uploader_ip, updated_at, CAST(0 AS BIGINT) AS blob_missing, superseded_by FROM superseded WHERE ",
+             uploader_ip, updated_at, CAST(0 AS BIGINT) AS blob_missing, superseded_by, meta, \
+             meta_error FROM superseded WHERE ",
             $where_superseded
         )
     };

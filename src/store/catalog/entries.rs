@@ -50,6 +50,12 @@ pub struct EntryRow {
     /// 1 when `reconcile --fix` found the blob gone.
     #[sqlx(default)]
     pub blob_missing: i64,
+    /// What ingest read from the photo ([`crate::base::photo::PhotoMeta`] as JSON).
+    #[sqlx(default)]
+    pub meta: Option<String>,
+    /// Why its metadata could not be read (the photo is still accepted).
+    #[sqlx(default)]
+    pub meta_error: Option<String>,
 }
 
 /// What a directory listing needs of an entry.
@@ -178,12 +184,12 @@ pub async fn has_children(conn: &mut AnyConnection, ns: &Ns, path: &str) -> Core
 pub async fn put_entry(conn: &mut AnyConnection, e: &EntryRow) -> CoreResult<()> {
     sqlx::query(
         "INSERT INTO entries (event, photographer, path, parent, name, kind, size, mtime, sha256, content_type, \
-         object_key, uploader_ip, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+         object_key, uploader_ip, created_at, updated_at, meta, meta_error) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
          ON CONFLICT (event, photographer, path) DO UPDATE SET kind = excluded.kind, size = excluded.size, \
          mtime = excluded.mtime, sha256 = excluded.sha256, content_type = excluded.content_type, \
          object_key = excluded.object_key, uploader_ip = excluded.uploader_ip, updated_at = excluded.updated_at, \
-         blob_missing = 0",
+         blob_missing = 0, meta = excluded.meta, meta_error = excluded.meta_error",
     )
     .bind(&e.event)
     .bind(&e.photographer)
@@ -199,6 +205,8 @@ pub async fn put_entry(conn: &mut AnyConnection, e: &EntryRow) -> CoreResult<()>
     .bind(&e.uploader_ip)
     .bind(e.created_at)
     .bind(e.updated_at)
+    .bind(&e.meta)
+    .bind(&e.meta_error)
     .execute(conn)
     .await?;
     Ok(())

@@ -18,8 +18,8 @@ pub async fn supersede(
     let key = e.object_key.as_deref().unwrap_or_default();
     sqlx::query(
         "INSERT INTO superseded (id, event, photographer, path, size, mtime, sha256, content_type, \
-         object_key, uploader_ip, created_at, updated_at, superseded_by, superseded_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+         object_key, uploader_ip, created_at, updated_at, superseded_by, superseded_at, meta, meta_error) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
     )
     .bind(photo_id(key))
     .bind(&e.event)
@@ -35,6 +35,8 @@ pub async fn supersede(
     .bind(e.updated_at)
     .bind(newer_id)
     .bind(now)
+    .bind(&e.meta)
+    .bind(&e.meta_error)
     .execute(conn)
     .await?;
     Ok(())

@@ -69,6 +69,15 @@ pub struct Upload {
     /// Set when a newer photo took this one's name (the event keeps both): this one is out of
     /// the photographer's folder, kept and counted in the quota.
     pub superseded_by: Option<String>,
+    /// What the photo says of itself, as in its notification: `captured_at`, `camera`
+    /// (`make`, `model`, `serial`), `lens`, `width`, `height`, `orientation`, `exposure`
+    /// (`iso`, `aperture`, `shutter`, `focal_length_mm`), `rating`, `gps` (`lat`, `lon`,
+    /// `alt_m`), `iptc` (`byline`, `caption`, `headline`, `keywords`, `copyright`), `preview`;
+    /// null when it could not be read.
+    #[schema(value_type = Option<Object>)]
+    pub photo: Option<serde_json::Value>,
+    /// Why the metadata could not be read.
+    pub photo_error: Option<String>,
 }
 
 impl From<UploadRow> for Upload {
@@ -77,6 +86,8 @@ impl From<UploadRow> for Upload {
             id: crate::base::domain::photo_id(e.object_key.as_deref().unwrap_or_default())
                 .to_string(),
             superseded_by: e.superseded_by,
+            photo: crate::core::outbox::photo_object(e.meta.as_deref()),
+            photo_error: e.meta_error,
             uploaded_at: time(e.updated_at),
             blob_missing: e.blob_missing != 0,
             photographer: e.photographer,

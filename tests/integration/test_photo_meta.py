@@ -1,0 +1,100 @@
+"""Issue 12 §3: metadata at ingest, checked against exiftool's reading of the same file
+(exiftool from Debian's libimage-exiftool-perl writes the tags, then is the oracle)."""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+import subprocess
+
+import pytest
+
+from test_photo_complete import real
+from test_name_clash import _Receiver, _wait
+
+pytestmark = pytest.mark.skipif(shutil.which("exiftool") is None, reason="needs exiftool")
+
+TAGS = [
+    "-DateTimeOriginal=2026:06:14 15:30:12", "-SubSecTimeOriginal=345",
+    "-OffsetTimeOriginal=+07:00", "-Make=Canon", "-Model=Canon EOS R5",
+    "-SerialNumber=052021001234", "-LensModel=RF24-70mm F2.8 L IS USM", "-FNumber=2.8",
+    "-ExposureTime=1/250", "-ISO=800", "-FocalLength=50", "-Rating=4",
+    "-GPSLatitude=13.7563", "-GPSLatitudeRef=N", "-GPSLongitude=100.5018",
+    "-GPSLongitudeRef=E", "-GPSAltitude=12.5", "-GPSAltitudeRef=0",
+    "-IPTC:By-line=Ana Lima", "-IPTC:Caption-Abstract=First dance", "-IPTC:Headline=Vows",
+    "-IPTC:Keywords=wedding", "-IPTC:Keywords=smith", "-IPTC:CopyrightNotice=(c) Ana Lima",
+]
+
+
+def tagged(tmp_path, kind: str, tags: list[str]) -> bytes:
+    name, data = real(kind, seed=random.randrange(1 << 30))
+    f = tmp_path / name
+    f.write_bytes(data)
+    subprocess.run(["exiftool", "-q", "-overwrite_original", *tags, str(f)], check=True)
+    return f.read_bytes()
+
+
+def oracle(tmp_path, data: bytes) -> dict:
+    f = tmp_path / "oracle.bin"
+    f.write_bytes(data)
+    out = subprocess.run(["exiftool", "-j", "-n", "-G", str(f)], check=True,
+                         capture_output=True, text=True).stdout
+    return json.loads(out)[0]
+
+
+def _photo(gateway, c, path: str, data: bytes) -> dict:
+    assert c.create(path, data).status in (200, 201)
+    token = gateway.cli_ok("admin-token", "create", f"t{random.random():.6f}").stdout
+    auth = [("Authorization", f"Bearer {token.strip().splitlines()[-1]}")]
+    items = json.loads(gateway.http("GET", "/api/v1/events/fair/uploads", auth).body)["items"]
+    item = next(i for i in items if i["path"] == path.split("/", 2)[2])
+    detail = json.loads(gateway.http("GET", f"/api/v1/uploads/{item['id']}", auth).body)
+    assert detail["photo"] == item["photo"]
+    return detail
+
+
+@pytest.mark.parametrize("kind", ["jpeg", "tiff"])
+def test_metadata_matches_exiftool(gateway_factory, tmp_path, kind):
+    recv = _Receiver()
+    try:
+        g = gateway_factory({"FTPGATE_WEBHOOK__URL": recv.url,
+                             "FTPGATE_UPLOAD__ALLOWED_TYPES": "[jpeg, raw]"})
+        c = g.photographer("rae", ["fair"])
+        tags = TAGS if kind == "jpeg" else [t for t in TAGS if not t.startswith("-IPTC")]
+        data = tagged(tmp_path, kind, tags)
+        ex = oracle(tmp_path, data)
+        detail = _photo(g, c, f"/fair/IMG_0001.{'JPG' if kind == 'jpeg' else 'TIF'}", data)
+        p = detail["photo"]
+        assert detail["photo_error"] is None
+        # The camera's local time with its offset, sub-seconds as written.
+        assert p["captured_at"] == "2026-06-14T15:30:12.345+07:00"
+        assert p["camera"] == {"make": ex["EXIF:Make"], "model": ex["EXIF:Model"],
+                               "serial": str(ex["EXIF:SerialNumber"])}
+        assert p["lens"] == ex["EXIF:LensModel"]
+        assert p["exposure"]["iso"] == ex["EXIF:ISO"]
+        assert p["exposure"]["aperture"] == pytest.approx(ex["EXIF:FNumber"])
+        assert p["exposure"]["focal_length_mm"] == pytest.approx(ex["EXIF:FocalLength"])
+        assert p["exposure"]["shutter"] == "1/250"
+        assert p["rating"] == ex.get("EXIF:Rating", ex.get("XMP:Rating"))
+        assert p["gps"]["lat"] == pytest.approx(ex["EXIF:GPSLatitude"], abs=1e-6)
+        assert p["gps"]["lon"] == pytest.approx(ex["EXIF:GPSLongitude"], abs=1e-6)
+        assert p["gps"]["alt_m"] == pytest.approx(ex["EXIF:GPSAltitude"], abs=0.01)
+        if kind == "jpeg":
+            assert p["iptc"] == {"byline": ex["IPTC:By-line"], "caption": ex["IPTC:Caption-Abstract"],
+                                 "headline": ex["IPTC:Headline"],
+                                 "keywords": ex["IPTC:Keywords"],
+                                 "copyright": ex["IPTC:CopyrightNotice"]}
+        assert "preview" in p
+        # The notification carries the same object.
+        assert _wait(lambda: len(recv.calls) >= 1)
+        assert recv.calls[0]["photo"] == p
+    finally:
+        recv.stop()
+
+
+def test_a_photo_without_metadata_is_accepted_and_says_so(gateway, tmp_path):
+    c = gateway.photographer("sam", ["fair"])
+    _, data = real("png")
+    detail = _photo(gateway, c, "/fair/shot.png", data)
+    assert detail["photo"] is None and detail["photo_error"], detail

@@ -34,3 +34,9 @@ ALTER TABLE entries ADD COLUMN meta TEXT;
 ALTER TABLE entries ADD COLUMN meta_error TEXT;
 ALTER TABLE superseded ADD COLUMN meta TEXT;
 ALTER TABLE superseded ADD COLUMN meta_error TEXT;
+-- For the uploads list: sorted by capture time (the camera's local time, as milliseconds of that
+-- wall-clock time read as UTC: sortable within an event), filtered by camera body.
+ALTER TABLE entries ADD COLUMN captured_ms BIGINT;
+ALTER TABLE entries ADD COLUMN camera_serial TEXT;
+ALTER TABLE superseded ADD COLUMN captured_ms BIGINT;
+ALTER TABLE superseded ADD COLUMN camera_serial TEXT;

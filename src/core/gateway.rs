@@ -707,6 +707,8 @@ pub(crate) fn dir_row(ns: &Ns, path: &str, now: Millis) -> EntryRow {
     EntryRow {
         meta: None,
         meta_error: None,
+        captured_ms: None,
+        camera_serial: None,
         event: ns.event.clone(),
         photographer: ns.photographer.clone(),
         path: path.to_string(),

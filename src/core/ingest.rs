@@ -361,12 +361,15 @@ impl Upload {
             return Err(CoreError::Incomplete(incomplete.reason.clone()));
         }
         let (photo_meta, meta_error) = match inspection {
-            Some(i) => (
-                i.meta.and_then(|m| serde_json::to_string(&m).ok()),
-                i.meta_error,
-            ),
+            Some(i) => (i.meta, i.meta_error),
             None => (None, None),
         };
+        let captured_ms = photo_meta
+            .as_ref()
+            .and_then(|m| m.captured_at.as_deref())
+            .and_then(crate::base::photo::local_time_ms);
+        let camera_serial = photo_meta.as_ref().and_then(|m| m.camera.serial.clone());
+        let photo_meta = photo_meta.and_then(|m| serde_json::to_string(&m).ok());
         let sha256 = hex::encode(self.hasher.clone().finalize());
         let now = now_millis();
         let meta = BlobMeta {
@@ -475,6 +478,8 @@ impl Upload {
             blob_missing: 0,
             meta: photo_meta,
             meta_error,
+            captured_ms,
+            camera_serial,
         };
         catalog::entries::put_entry(&mut tx, &row).await?;
         let notify =

@@ -218,7 +218,17 @@ use sha2::{Digest, Sha256};
 use crate::base::domain::{Millis, now_millis};
 use crate::base::sniff::TypeGroup;
 use crate::store::catalog::admin_queries::UploadRow;
-pub use crate::store::catalog::admin_queries::{AdminTokenRow, EventChanges, UploadPosition};
+pub use crate::store::catalog::admin_queries::{
+    AdminTokenRow, EventChanges, UploadOrder, UploadPosition,
+};
+
+/// Which of an event's uploads to list, and in which order.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct UploadFilter<'a> {
+    pub photographer: Option<&'a str>,
+    pub camera_serial: Option<&'a str>,
+    pub order: UploadOrder,
+}
 use crate::store::catalog::{AuditQuery, AuditRow};
 
 /// The most rows one page of uploads or audit records may hold.
@@ -622,22 +632,30 @@ fn check_page_limit(limit: i64) -> AdminResult<()> {
     Ok(())
 }
 
-/// One page of an event's files, newest first (by `updated_at`, then path, then photographer),
-/// and where the next page starts if there is one.
+/// One page of an event's files in `order` (newest upload first by default, or by capture
+/// time), only one photographer's or one camera body's when asked, and where the next page
+/// starts if there is one.
 pub async fn event_uploads(
     catalog: &Catalog,
     id: &str,
-    photographer: Option<&str>,
+    filter: &UploadFilter<'_>,
     after: Option<&UploadPosition>,
     limit: i64,
 ) -> AdminResult<(Vec<UploadRow>, Option<UploadPosition>)> {
     check_page_limit(limit)?;
     let ev = get_event(catalog, id).await?;
-    let user = photographer.map(username).transpose()?;
+    let user = filter.photographer.map(username).transpose()?;
+    if after.is_some_and(|a| a.captured.is_some() != (filter.order == UploadOrder::Captured)) {
+        return Err(AdminError::Invalid(
+            "this cursor belongs to a list in another order: pass the same sort".into(),
+        ));
+    }
     let mut rows = catalog
         .uploads_page(
             &ev.id,
             user.as_ref().map(Username::as_str),
+            filter.camera_serial,
+            filter.order,
             after,
             limit + 1,
         )
@@ -645,7 +663,7 @@ pub async fn event_uploads(
     let more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
     let next = if more {
-        rows.last().map(UploadPosition::of)
+        rows.last().map(|r| UploadPosition::of(r, filter.order))
     } else {
         None
     };

@@ -98,3 +98,37 @@ def test_a_photo_without_metadata_is_accepted_and_says_so(gateway, tmp_path):
     _, data = real("png")
     detail = _photo(gateway, c, "/fair/shot.png", data)
     assert detail["photo"] is None and detail["photo_error"], detail
+
+
+def test_uploads_sort_by_capture_time_and_filter_by_body(gateway, tmp_path):
+    c = gateway.photographer("tia", ["fair"])
+    bodies = {"A": "111", "B": "222"}
+    # Uploaded in one order, captured in another; one without metadata.
+    shots = [("c.jpg", "2026:06:14 12:00:03", "A"), ("a.jpg", "2026:06:14 12:00:01", "B"),
+             ("b.jpg", "2026:06:14 12:00:02", "A")]
+    for name, when, body in shots:
+        data = tagged(tmp_path, "jpeg", [f"-DateTimeOriginal={when}",
+                                         f"-SerialNumber={bodies[body]}"])
+        assert c.create(f"/fair/{name}", data).status in (200, 201)
+    _, plain = real("png")
+    assert c.create("/fair/z.png", plain).status in (200, 201)
+    token = gateway.cli_ok("admin-token", "create", "ops").stdout.strip().splitlines()[-1]
+    auth = [("Authorization", f"Bearer {token}")]
+
+    def page(query: str) -> dict:
+        r = gateway.http("GET", f"/api/v1/events/fair/uploads?{query}", auth)
+        assert r.status == 200, r
+        return json.loads(r.body)
+
+    assert [i["path"] for i in page("sort=captured_at")["items"]] == \
+        ["a.jpg", "b.jpg", "c.jpg", "z.png"]
+    # Paged by two, the same order, nothing twice.
+    first = page("sort=captured_at&limit=2")
+    second = page(f"sort=captured_at&limit=2&cursor={first['next_cursor']}")
+    assert [i["path"] for i in first["items"] + second["items"]] == \
+        ["a.jpg", "b.jpg", "c.jpg", "z.png"]
+    # A cursor of one order is refused in the other.
+    r = gateway.http("GET", f"/api/v1/events/fair/uploads?cursor={first['next_cursor']}", auth)
+    assert r.status == 400
+    assert sorted(i["path"] for i in page("camera_serial=111")["items"]) == ["b.jpg", "c.jpg"]
+    assert [i["path"] for i in page("camera_serial=222&sort=captured_at")["items"]] == ["a.jpg"]

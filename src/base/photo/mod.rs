@@ -157,3 +157,67 @@ impl Inspector {
         }
     }
 }
+
+/// A capture time as written (`2026-06-14T15:30:12.345+07:00`) → milliseconds of its wall-clock
+/// part read as UTC, the offset ignored: photos of one event sort by the cameras' own clocks.
+pub fn local_time_ms(captured_at: &str) -> Option<i64> {
+    let b = captured_at.as_bytes();
+    let digits = |r: std::ops::Range<usize>| -> Option<i64> {
+        let s = captured_at.get(r)?;
+        s.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| s.parse().ok())?
+    };
+    if b.len() < 19 {
+        return None;
+    }
+    let (y, mo, d) = (digits(0..4)?, digits(5..7)?, digits(8..10)?);
+    let (h, mi, s) = (digits(11..13)?, digits(14..16)?, digits(17..19)?);
+    let month = time::Month::try_from(u8::try_from(mo).ok()?).ok()?;
+    let date = time::Date::from_calendar_date(i32::try_from(y).ok()?, month, u8::try_from(d).ok()?)
+        .ok()?;
+    let t = time::Time::from_hms(
+        u8::try_from(h).ok()?,
+        u8::try_from(mi).ok()?,
+        u8::try_from(s).ok()?,
+    )
+    .ok()?;
+    let mut ms = time::PrimitiveDateTime::new(date, t)
+        .assume_utc()
+        .unix_timestamp()
+        * 1000;
+    if b.get(19) == Some(&b'.') {
+        let frac: String = captured_at[20..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .take(3)
+            .collect();
+        if !frac.is_empty() {
+            let n: i64 = frac.parse().ok()?;
+            ms += n * 10i64.pow(3 - frac.len() as u32);
+        }
+    }
+    Some(ms)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn local_time_ms_reads_the_wall_clock() {
+        let a = super::local_time_ms("2026-06-14T15:30:12.345+07:00").unwrap();
+        let b = super::local_time_ms("2026-06-14T15:30:12.3").unwrap();
+        assert_eq!(a - b, 45);
+        assert_eq!(
+            super::local_time_ms("2026-06-14T15:30:13").unwrap() - a,
+            655
+        );
+        for bad in [
+            "",
+            "2026-13-01T00:00:00",
+            "2026-06-14 15:30",
+            "20x6-06-14T15:30:12",
+        ] {
+            assert_eq!(super::local_time_ms(bad), None, "{bad}");
+        }
+    }
+}

@@ -59,6 +59,8 @@ pub struct UploadRow {
     pub superseded_by: Option<String>,
     pub meta: Option<String>,
     pub meta_error: Option<String>,
+    pub captured_ms: Option<i64>,
+    pub camera_serial: Option<String>,
 }
 
 /// The columns both halves of the uploads list share (`u.*` of [`UploadRow`]).
@@ -66,12 +68,12 @@ macro_rules! uploads_union {
     ($where_entries:literal, $where_superseded:literal) => {
         concat!(
             "SELECT event, photographer, path, size, sha256, content_type, object_key, uploader_ip, \
-             updated_at, blob_missing, CAST(NULL AS TEXT) AS superseded_by, meta, meta_error \
-             FROM entries WHERE kind = 'file' AND ",
+             updated_at, blob_missing, CAST(NULL AS TEXT) AS superseded_by, meta, meta_error, \
+             captured_ms, camera_serial FROM entries WHERE kind = 'file' AND ",
             $where_entries,
             " UNION ALL SELECT event, photographer, path, size, sha256, content_type, object_key, \
              uploader_ip, updated_at, CAST(0 AS BIGINT) AS blob_missing, superseded_by, meta, \
-             meta_error FROM superseded WHERE ",
+             meta_error, captured_ms, camera_serial FROM superseded WHERE ",
             $where_superseded
         )
     };
@@ -85,11 +87,27 @@ pub struct UploadPosition {
     pub updated_at: Millis,
     pub path: String,
     pub photographer: String,
+    /// In capture-time order: the last row's capture key (no capture time sorts last).
+    pub captured: Option<i64>,
 }
 
+/// The order of an event's uploads list.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum UploadOrder {
+    /// Newest upload first.
+    #[default]
+    Uploaded,
+    /// By the cameras' capture time, earliest first; photos without one last.
+    Captured,
+}
+
+/// Photos without a capture time sort after every real one.
+const NO_CAPTURE: i64 = i64::MAX;
+
 impl UploadPosition {
-    pub fn of(e: &UploadRow) -> UploadPosition {
+    pub fn of(e: &UploadRow, order: UploadOrder) -> UploadPosition {
         UploadPosition {
+            captured: (order == UploadOrder::Captured).then(|| e.captured_ms.unwrap_or(NO_CAPTURE)),
             updated_at: e.updated_at,
             path: e.path.clone(),
             photographer: e.photographer.clone(),
@@ -267,30 +285,48 @@ impl Catalog {
         .await?)
     }
 
-    /// Up to `limit` files of an event, newest first, strictly after `after` in that order.
+    /// Up to `limit` files of an event in `order`, strictly after `after`; only one
+    /// photographer's or one camera body's when asked.
+    #[allow(clippy::too_many_arguments)]
     pub async fn uploads_page(
         &self,
         event: &str,
         photographer: Option<&str>,
+        camera_serial: Option<&str>,
+        order: UploadOrder,
         after: Option<&UploadPosition>,
         limit: i64,
     ) -> CoreResult<Vec<UploadRow>> {
-        Ok(sqlx::query_as(concat!(
-            "SELECT * FROM (",
-            uploads_union!("event = $1", "event = $1"),
-            ") u WHERE ($2 IS NULL OR photographer = $2) \
-             AND ($3 IS NULL OR updated_at < $3 OR (updated_at = $3 AND (path < $4 \
-                  OR (path = $4 AND photographer < $5)))) \
-             ORDER BY updated_at DESC, path DESC, photographer DESC LIMIT $6"
-        ))
-        .bind(event)
-        .bind(photographer)
-        .bind(after.map(|a| a.updated_at))
-        .bind(after.map(|a| a.path.as_str()).unwrap_or(""))
-        .bind(after.map(|a| a.photographer.as_str()).unwrap_or(""))
-        .bind(limit)
-        .fetch_all(self.pool())
-        .await?)
+        let q = match order {
+            UploadOrder::Uploaded => sqlx::query_as(concat!(
+                "SELECT * FROM (",
+                uploads_union!("event = $1", "event = $1"),
+                ") u WHERE ($2 IS NULL OR photographer = $2) AND ($7 IS NULL OR camera_serial = $7) \
+                 AND ($3 IS NULL OR updated_at < $3 OR (updated_at = $3 AND (path < $4 \
+                      OR (path = $4 AND photographer < $5)))) \
+                 ORDER BY updated_at DESC, path DESC, photographer DESC LIMIT $6"
+            ))
+            .bind(event)
+            .bind(photographer)
+            .bind(after.map(|a| a.updated_at)),
+            UploadOrder::Captured => sqlx::query_as(concat!(
+                "SELECT * FROM (SELECT x.*, COALESCE(x.captured_ms, 9223372036854775807) AS capture_key FROM (",
+                uploads_union!("event = $1", "event = $1"),
+                ") x) u WHERE ($2 IS NULL OR photographer = $2) AND ($7 IS NULL OR camera_serial = $7) \
+                 AND ($3 IS NULL OR capture_key > $3 OR (capture_key = $3 AND (path > $4 \
+                      OR (path = $4 AND photographer > $5)))) \
+                 ORDER BY capture_key ASC, path ASC, photographer ASC LIMIT $6"
+            ))
+            .bind(event)
+            .bind(photographer)
+            .bind(after.and_then(|a| a.captured)),
+        };
+        Ok(q.bind(after.map(|a| a.path.as_str()).unwrap_or(""))
+            .bind(after.map(|a| a.photographer.as_str()).unwrap_or(""))
+            .bind(limit)
+            .bind(camera_serial)
+            .fetch_all(self.pool())
+            .await?)
     }
 
     /// One photo by id, in the tree or superseded (ids are the ULIDs of object keys, so the

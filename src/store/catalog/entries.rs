@@ -56,6 +56,11 @@ pub struct EntryRow {
     /// Why its metadata could not be read (the photo is still accepted).
     #[sqlx(default)]
     pub meta_error: Option<String>,
+    /// From the metadata, for sorting and filtering the uploads list.
+    #[sqlx(default)]
+    pub captured_ms: Option<i64>,
+    #[sqlx(default)]
+    pub camera_serial: Option<String>,
 }
 
 /// What a directory listing needs of an entry.
@@ -184,12 +189,13 @@ pub async fn has_children(conn: &mut AnyConnection, ns: &Ns, path: &str) -> Core
 pub async fn put_entry(conn: &mut AnyConnection, e: &EntryRow) -> CoreResult<()> {
     sqlx::query(
         "INSERT INTO entries (event, photographer, path, parent, name, kind, size, mtime, sha256, content_type, \
-         object_key, uploader_ip, created_at, updated_at, meta, meta_error) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
+         object_key, uploader_ip, created_at, updated_at, meta, meta_error, captured_ms, camera_serial) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
          ON CONFLICT (event, photographer, path) DO UPDATE SET kind = excluded.kind, size = excluded.size, \
          mtime = excluded.mtime, sha256 = excluded.sha256, content_type = excluded.content_type, \
          object_key = excluded.object_key, uploader_ip = excluded.uploader_ip, updated_at = excluded.updated_at, \
-         blob_missing = 0, meta = excluded.meta, meta_error = excluded.meta_error",
+         blob_missing = 0, meta = excluded.meta, meta_error = excluded.meta_error, \
+         captured_ms = excluded.captured_ms, camera_serial = excluded.camera_serial",
     )
     .bind(&e.event)
     .bind(&e.photographer)
@@ -207,6 +213,8 @@ pub async fn put_entry(conn: &mut AnyConnection, e: &EntryRow) -> CoreResult<()>
     .bind(e.updated_at)
     .bind(&e.meta)
     .bind(&e.meta_error)
+    .bind(e.captured_ms)
+    .bind(&e.camera_serial)
     .execute(conn)
     .await?;
     Ok(())

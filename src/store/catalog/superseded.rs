@@ -18,8 +18,9 @@ pub async fn supersede(
     let key = e.object_key.as_deref().unwrap_or_default();
     sqlx::query(
         "INSERT INTO superseded (id, event, photographer, path, size, mtime, sha256, content_type, \
-         object_key, uploader_ip, created_at, updated_at, superseded_by, superseded_at, meta, meta_error) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+         object_key, uploader_ip, created_at, updated_at, superseded_by, superseded_at, meta, meta_error, \
+         captured_ms, camera_serial) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
     )
     .bind(photo_id(key))
     .bind(&e.event)
@@ -37,6 +38,8 @@ pub async fn supersede(
     .bind(now)
     .bind(&e.meta)
     .bind(&e.meta_error)
+    .bind(e.captured_ms)
+    .bind(&e.camera_serial)
     .execute(conn)
     .await?;
     Ok(())

@@ -17,9 +17,16 @@ const MAX_PATH_BYTES: usize = 4096;
 #[derive(Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "k")]
 enum Cursor {
-    /// An event's uploads: the last row's (updated_at, path, photographer).
+    /// An event's uploads: the last row's (updated_at, path, photographer), and in
+    /// capture-time order its capture key.
     #[serde(rename = "u")]
-    Uploads { t: i64, p: String, u: String },
+    Uploads {
+        t: i64,
+        p: String,
+        u: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        c: Option<i64>,
+    },
     /// Audit records: the last row's id.
     #[serde(rename = "a")]
     Audit { id: i64 },
@@ -49,12 +56,13 @@ pub fn encode_uploads(pos: &UploadPosition) -> String {
         t: pos.updated_at,
         p: pos.path.clone(),
         u: pos.photographer.clone(),
+        c: pos.captured,
     })
 }
 
 pub fn decode_uploads(s: &str) -> Result<UploadPosition, AdminApiError> {
     match decode(s)? {
-        Cursor::Uploads { t, p, u } => {
+        Cursor::Uploads { t, p, u, c } => {
             // What reaches SQL is what a real row could hold.
             let user_ok = crate::base::domain::Username::parse(&u).is_ok_and(|n| n.as_str() == u);
             let path_ok =
@@ -64,6 +72,7 @@ pub fn decode_uploads(s: &str) -> Result<UploadPosition, AdminApiError> {
                     updated_at: t,
                     path: p,
                     photographer: u,
+                    captured: c,
                 })
             } else {
                 Err(bad())
@@ -93,6 +102,7 @@ mod tests {
             updated_at: 1_709_525_167_123,
             path: "2026-06-01/DSC_0001.JPG".into(),
             photographer: "alice".into(),
+            captured: None,
         }
     }
 

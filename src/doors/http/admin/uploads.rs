@@ -38,6 +38,20 @@ pub struct UploadsQuery {
     /// Only this photographer's files.
     #[param(pattern = "^[A-Za-z0-9][A-Za-z0-9._-]{1,63}$")]
     pub photographer: Option<String>,
+    /// `captured_at`: by the cameras' capture time, earliest first (photos without one last);
+    /// default: newest upload first.
+    pub sort: Option<UploadSort>,
+    /// Only photos from the camera body with this serial number.
+    #[param(max_length = 128)]
+    pub camera_serial: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, ToSchema)]
+pub enum UploadSort {
+    #[serde(rename = "captured_at")]
+    CapturedAt,
+    #[serde(rename = "uploaded_at")]
+    UploadedAt,
 }
 
 /// One stored file.
@@ -114,9 +128,11 @@ pub struct UploadPage {
     path = "/api/v1/events/{id}/uploads",
     tag = "uploads",
     summary = "An event's files, newest first",
-    description = "Ordered by `uploaded_at`, then path, then photographer, all descending. \
-                   Pages are cut by key, not offset: files added while paging do not shift \
-                   later pages.",
+    description = "Ordered by `uploaded_at`, then path, then photographer, all descending; \
+                   with `sort=captured_at` by capture time, then path, then photographer, \
+                   ascending (photos without a capture time last). Superseded photos are \
+                   listed too, with `superseded_by`. Pages are cut by key, not offset: files \
+                   added while paging do not shift later pages.",
     params(
         ("id" = String, Path, pattern = "^[a-z0-9][a-z0-9._-]{1,63}$"),
         UploadsQuery,
@@ -135,10 +151,26 @@ async fn list(
     let id = check_event_id(&id)?;
     let photographer = q.photographer.as_deref().map(check_username).transpose()?;
     let after = q.cursor.as_deref().map(decode_uploads).transpose()?;
+    if q.camera_serial
+        .as_ref()
+        .is_some_and(|c| c.chars().count() > 128)
+    {
+        return Err(AdminApiError::invalid(
+            "camera_serial is at most 128 characters",
+        ));
+    }
+    let filter = admin::UploadFilter {
+        photographer,
+        camera_serial: q.camera_serial.as_deref(),
+        order: match q.sort {
+            Some(UploadSort::CapturedAt) => admin::UploadOrder::Captured,
+            _ => admin::UploadOrder::Uploaded,
+        },
+    };
     let (rows, next) = admin::event_uploads(
         gw.catalog(),
         id,
-        photographer,
+        &filter,
         after.as_ref(),
         q.limit.unwrap_or(DEFAULT_LIMIT),
     )

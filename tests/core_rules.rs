@@ -101,7 +101,8 @@ async fn a_temporary_name_becomes_a_photo_when_renamed_and_is_notified_once() {
             .expect("rename");
         let n = tg.notifications().await;
         assert_eq!(n.len(), 1, "{n:?}");
-        assert_eq!(n[0]["path"], "IMG_1.JPG", "{:?}", n[0]);
+        assert_eq!(n[0]["type"], "photo.created", "{:?}", n[0]);
+        assert_eq!(n[0]["data"]["path"], "IMG_1.JPG", "{:?}", n[0]);
         tg
     })
     .await;

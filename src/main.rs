@@ -155,6 +155,25 @@ enum EventCmd {
         /// The event's id.
         event_id: String,
     },
+    /// List an event's photos (superseded ones too): id, photographer, path, size, capture
+    /// time, camera body, and the newer photo that took the name of a superseded one.
+    Uploads {
+        /// The event's id.
+        event_id: String,
+        /// captured_at: by the cameras' capture time, earliest first; default: newest upload
+        /// first.
+        #[arg(long, value_parser = ["captured_at", "uploaded_at"])]
+        sort: Option<String>,
+        /// Only photos from the camera body with this serial number.
+        #[arg(long)]
+        camera_serial: Option<String>,
+        /// Only this photographer's photos.
+        #[arg(long)]
+        photographer: Option<String>,
+        /// At most this many rows.
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+    },
     /// Archive an event: it disappears from photographers' trees.
     Archive {
         /// The event's id.
@@ -459,6 +478,57 @@ async fn operator(catalog: &Catalog, cmd: Command) -> anyhow::Result<()> {
                         e.name,
                         fmt_time(e.starts_at),
                         fmt_time(e.ends_at)
+                    );
+                }
+            }
+            EventCmd::Uploads {
+                event_id,
+                sort,
+                camera_serial,
+                photographer,
+                limit,
+            } => {
+                let filter = admin::UploadFilter {
+                    photographer: photographer.as_deref(),
+                    camera_serial: camera_serial.as_deref(),
+                    order: if sort.as_deref() == Some("captured_at") {
+                        admin::UploadOrder::Captured
+                    } else {
+                        admin::UploadOrder::Uploaded
+                    },
+                };
+                let (rows, next) =
+                    admin::event_uploads(catalog, &event_id, &filter, None, limit).await?;
+                println!(
+                    "{:<26} {:<16} {:>10} {:<29} {:<14} path",
+                    "id", "photographer", "bytes", "captured", "camera"
+                );
+                for r in rows {
+                    let photo = ftpgate::core::outbox::photo_object(r.meta.as_deref());
+                    let captured = photo
+                        .as_ref()
+                        .and_then(|p| p["captured_at"].as_str().map(str::to_string))
+                        .unwrap_or_else(|| "-".into());
+                    let id = ftpgate::base::domain::photo_id(r.object_key.as_deref().unwrap_or(""))
+                        .to_string();
+                    let superseded = r
+                        .superseded_by
+                        .map(|s| format!("  (superseded by {s})"))
+                        .unwrap_or_default();
+                    println!(
+                        "{:<26} {:<16} {:>10} {:<29} {:<14} {}{}",
+                        id,
+                        r.photographer,
+                        r.size,
+                        captured,
+                        r.camera_serial.as_deref().unwrap_or("-"),
+                        r.path,
+                        superseded
+                    );
+                }
+                if next.is_some() {
+                    println!(
+                        "(more: raise --limit, or page with GET /api/v1/events/{event_id}/uploads)"
                     );
                 }
             }

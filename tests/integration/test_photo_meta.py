@@ -132,3 +132,31 @@ def test_uploads_sort_by_capture_time_and_filter_by_body(gateway, tmp_path):
     assert r.status == 400
     assert sorted(i["path"] for i in page("camera_serial=111")["items"]) == ["b.jpg", "c.jpg"]
     assert [i["path"] for i in page("camera_serial=222&sort=captured_at")["items"]] == ["a.jpg"]
+
+
+@pytest.mark.parametrize("magic,name", [(b"IIRO", "P0000001.ORF"), (b"IIU\x00", "P1000001.RW2")])
+def test_olympus_and_panasonic_tiff_are_read(gateway_factory, tmp_path, magic, name):
+    g = gateway_factory({"FTPGATE_UPLOAD__ALLOWED_TYPES": "[jpeg, raw]"})
+    c = g.photographer("uma", ["fair"])
+    data = tagged(tmp_path, "tiff", ["-DateTimeOriginal=2026:06:14 09:08:07", "-Make=OLYMPUS",
+                                     "-Model=E-M1MarkIII", "-ISO=200"])
+    assert data[:4] == b"II*\x00"
+    raw = magic + data[4:]
+    p = _photo(g, c, f"/fair/{name}", raw)["photo"]
+    assert p["captured_at"] == "2026-06-14T09:08:07"
+    assert p["camera"]["make"] == "OLYMPUS" and p["camera"]["model"] == "E-M1MarkIII"
+    assert p["exposure"]["iso"] == 200
+
+
+def test_cli_lists_uploads_by_capture_time(gateway, tmp_path):
+    c = gateway.photographer("val", ["fair"])
+    for name, when, serial in [("late.jpg", "2026:06:14 18:00:00", "999"),
+                               ("early.jpg", "2026:06:14 08:00:00", "888")]:
+        data = tagged(tmp_path, "jpeg", [f"-DateTimeOriginal={when}", f"-SerialNumber={serial}"])
+        assert c.create(f"/fair/{name}", data).status in (200, 201)
+    out = gateway.cli_ok("event", "uploads", "fair", "--sort", "captured_at").stdout
+    lines = [ln for ln in out.splitlines()[1:] if ln.strip()]
+    assert [ln.split()[-1] for ln in lines] == ["early.jpg", "late.jpg"], out
+    assert "2026-06-14T08:00:00" in lines[0] and "888" in lines[0]
+    out = gateway.cli_ok("event", "uploads", "fair", "--camera-serial", "999").stdout
+    assert "late.jpg" in out and "early.jpg" not in out

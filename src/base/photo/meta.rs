@@ -3,7 +3,8 @@
 //!
 //! - EXIF (capture time, camera, lens, exposure, dimensions, orientation, rating, GPS) with
 //!   kamadak-exif, for JPEG, HEIF/HEIC, PNG and the TIFF-based RAW formats (CR2, NEF, ARW, DNG,
-//!   ORF, RW2, plain TIFF); for RAF, from the JPEG its header points to;
+//!   plain TIFF; ORF and RW2 read as the TIFF they are under their own magic); for RAF, from
+//!   the JPEG its header points to. CR3 is not read yet (its EXIF sits in CMT boxes);
 //! - XMP (by-line, caption, headline, keywords, copyright, rating) from the packet, with
 //!   quick-xml;
 //! - IPTC-IIM (the same fields) from a JPEG's Photoshop APP13 block: a parser of our own, as no
@@ -86,6 +87,17 @@ fn exif_of(kind: FileKind, head: &[u8]) -> Result<exif::Exif, String> {
             reader.read_from_container(&mut Cursor::new(jpeg))
         }
         FileKind::Cr3 => return Err("CR3 metadata is not read yet".into()),
+        // Olympus (IIRO, IIRS, MMOR) and Panasonic (IIU) write TIFF with a magic of their
+        // own: read it as the TIFF it is.
+        FileKind::Orf | FileKind::Rw2 if head.len() >= 8 => {
+            let mut tiff = head.to_vec();
+            if tiff[0] == b'I' {
+                tiff[2..4].copy_from_slice(&[0x2A, 0x00]);
+            } else {
+                tiff[2..4].copy_from_slice(&[0x00, 0x2A]);
+            }
+            reader.read_raw(tiff)
+        }
         _ => reader.read_from_container(&mut Cursor::new(head)),
     };
     match res {

@@ -8,23 +8,7 @@ use ftpgate::base::photo::{InspectLimits, Inspector};
 use ftpgate::base::sniff::FileKind;
 use libfuzzer_sys::fuzz_target;
 
-const KINDS: [FileKind; 15] = [
-    FileKind::Jpeg,
-    FileKind::Png,
-    FileKind::Heif,
-    FileKind::Tiff,
-    FileKind::Cr2,
-    FileKind::Cr3,
-    FileKind::Nef,
-    FileKind::Arw,
-    FileKind::Dng,
-    FileKind::Orf,
-    FileKind::Rw2,
-    FileKind::Raf,
-    FileKind::Xmp,
-    FileKind::Mp4,
-    FileKind::Mov,
-];
+const KINDS: [FileKind; 15] = FileKind::ALL;
 
 fn inspect(kind: FileKind, limits: InspectLimits, data: &[u8], chunk: usize) -> bool {
     let mut i = Inspector::new(kind, limits);

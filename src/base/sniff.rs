@@ -50,6 +50,25 @@ pub enum TypeGroup {
 }
 
 impl FileKind {
+    /// Every kind (tests and the fuzz targets walk them all).
+    pub const ALL: [FileKind; 15] = [
+        FileKind::Jpeg,
+        FileKind::Png,
+        FileKind::Heif,
+        FileKind::Tiff,
+        FileKind::Cr2,
+        FileKind::Cr3,
+        FileKind::Nef,
+        FileKind::Arw,
+        FileKind::Dng,
+        FileKind::Orf,
+        FileKind::Rw2,
+        FileKind::Raf,
+        FileKind::Xmp,
+        FileKind::Mp4,
+        FileKind::Mov,
+    ];
+
     /// MIME type, for object metadata and HTTP responses.
     pub fn mime(self) -> &'static str {
         match self {
@@ -312,23 +331,7 @@ fn is_xmp(head: &[u8]) -> bool {
 mod tests {
     use super::*;
 
-    const ALL: [FileKind; 15] = [
-        FileKind::Jpeg,
-        FileKind::Png,
-        FileKind::Heif,
-        FileKind::Tiff,
-        FileKind::Cr2,
-        FileKind::Cr3,
-        FileKind::Nef,
-        FileKind::Arw,
-        FileKind::Dng,
-        FileKind::Orf,
-        FileKind::Rw2,
-        FileKind::Raf,
-        FileKind::Xmp,
-        FileKind::Mp4,
-        FileKind::Mov,
-    ];
+    const ALL: [FileKind; 15] = FileKind::ALL;
 
     fn cat(parts: &[&[u8]]) -> Vec<u8> {
         parts.concat()

@@ -4,15 +4,13 @@ once. Every test here fails on 34e0810."""
 
 from __future__ import annotations
 
-import http.server
 import json
 import socket
-import threading
 import time
 
 import pytest
 
-from harness.gateway import free_port
+from harness.webhooks import Receiver, wait_until
 from harness.gowire import path_escape
 from harness.httpfs import FLAGS_STOR
 from harness.samples import random_jpeg, tiny_jpeg
@@ -190,52 +188,8 @@ def test_stalled_ftp_upload_is_aborted_and_stores_nothing(ftp_gateway):
 
 # --- 17 and 19: webhooks ---------------------------------------------------------------------
 
-class _Receiver:
-    """A local webhook receiver that records what it gets (or, `stuck`, never answers)."""
-
-    def __init__(self, stuck: bool = False):
-        self.calls: list[dict] = []
-        self.port = free_port()
-        self.stuck = stuck
-        self.release = threading.Event()
-        outer = self
-
-        class H(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("content-length", "0")))
-                ev = json.loads(body)  # a CloudEvent: its data, with its type
-                outer.calls.append({**ev["data"], "type": ev["type"]})
-                if outer.stuck:
-                    outer.release.wait(30)
-                    return
-                self.send_response(200)
-                self.send_header("content-length", "0")
-                self.end_headers()
-
-            def log_message(self, *a):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), H)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/hook"
-
-    def stop(self):
-        self.release.set()
-        self.server.shutdown()
-        self.server.server_close()
-
-
-def _wait(pred, timeout: float) -> float | None:
-    started = time.monotonic()
-    while time.monotonic() - started < timeout:
-        if pred():
-            return time.monotonic() - started
-        time.sleep(0.05)
-    return None
+_Receiver = Receiver
+_wait = wait_until
 
 
 def test_a_stuck_receiver_does_not_delay_another_events_notifications(gateway):

@@ -7,13 +7,11 @@ from __future__ import annotations
 import ftplib
 import io
 import json
-import threading
-import http.server
 import time
 
 import pytest
 
-from harness.gateway import free_port
+from harness.webhooks import Receiver, wait_until
 from harness.samples import random_jpeg, sha256
 from ftp_support import ftp_gateway, ftp_gateway_factory  # noqa: F401 (fixtures)
 
@@ -29,42 +27,11 @@ def _uploads(gateway, auth, event: str) -> list[dict]:
     return json.loads(r.body)["items"]
 
 
-class _Receiver:
-    def __init__(self):
-        self.calls: list[dict] = []
-        self.port = free_port()
-        outer = self
-
-        class H(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):
-                ev = json.loads(self.rfile.read(int(self.headers["content-length"])))
-                outer.calls.append({**ev["data"], "type": ev["type"]})
-                self.send_response(200)
-                self.send_header("content-length", "0")
-                self.end_headers()
-
-            def log_message(self, *a):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), H)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    @property
-    def url(self):
-        return f"http://127.0.0.1:{self.port}/hook"
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
+_Receiver = Receiver
 
 
-def _wait(pred, timeout=10.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return True
-        time.sleep(0.05)
-    return False
+def _wait(pred, timeout=10.0) -> bool:
+    return wait_until(pred, timeout) is not None
 
 
 def test_keep_both_keeps_the_earlier_photo(gateway_factory):

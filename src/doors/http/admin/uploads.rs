@@ -40,6 +40,7 @@ pub struct UploadsQuery {
     pub photographer: Option<String>,
     /// `captured_at`: by the cameras' capture time, earliest first (photos without one last);
     /// default: newest upload first.
+    #[param(inline)]
     pub sort: Option<UploadSort>,
     /// Only photos from the camera body with this serial number.
     #[param(max_length = 128)]

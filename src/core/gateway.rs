@@ -178,27 +178,13 @@ impl Gateway {
         if !reportable || parts.len() < 2 {
             return;
         }
-        let now = now_millis();
-        let n = crate::core::outbox::Notification {
-            id: crate::core::outbox::new_id(),
-            kind: "upload.rejected",
-            photo_id: String::new(),
-            supersedes: None,
-            superseded_by: None,
-            reason: Some(err.public_message()),
-            photo: None,
-            photo_error: None,
-            at: crate::core::outbox::uploaded_at(now),
-            event: parts[0].clone(),
-            photographer: s.username.to_string(),
-            path: parts[1..].join("/"),
-            object_key: String::new(),
-            size: i64::try_from(size).unwrap_or(i64::MAX),
-            sha256: String::new(),
-            content_type: String::new(),
-            uploaded_at: crate::core::outbox::uploaded_at(now),
-            client_ip: s.ip.map(|i| i.to_string()),
-        };
+        let n = crate::core::outbox::Notification::rejection(
+            &parts[0],
+            s,
+            &parts[1..].join("/"),
+            size,
+            err.public_message(),
+        );
         let res = async {
             let mut tx = self.catalog().begin_write().await?;
             crate::core::outbox::enqueue(&mut tx, self.config(), &n).await?;

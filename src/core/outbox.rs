@@ -140,6 +140,37 @@ fn cloud_event(n: &Notification) -> serde_json::Value {
 }
 
 impl Notification {
+    /// An `upload.rejected` notice: no photo was stored, so only who, where, how much and why.
+    pub fn rejection(
+        event: &str,
+        s: &crate::core::identity::Session,
+        path: &str,
+        size: u64,
+        reason: String,
+    ) -> Notification {
+        let now = uploaded_at(crate::base::domain::now_millis());
+        Notification {
+            id: new_id(),
+            kind: "upload.rejected",
+            photo_id: String::new(),
+            supersedes: None,
+            superseded_by: None,
+            reason: Some(reason),
+            photo: None,
+            photo_error: None,
+            at: now.clone(),
+            event: event.to_string(),
+            photographer: s.username.to_string(),
+            path: path.to_string(),
+            object_key: String::new(),
+            size: i64::try_from(size).unwrap_or(i64::MAX),
+            sha256: String::new(),
+            content_type: String::new(),
+            uploaded_at: now,
+            client_ip: s.ip.map(|i| i.to_string()),
+        }
+    }
+
     /// A notice of `kind` about the photo in `e` (its path, content and blob as they are in
     /// the tree).
     pub fn about(kind: &'static str, e: &crate::store::catalog::EntryRow) -> Notification {
